@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+export const thinkingModeSchema = z.enum(['keep', 'strip', 'separate']);
+
+const durationMs = z.number().int().nonnegative();
+
+export const upstreamSchema = z
+  .object({
+    baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    apiKey: z.string().optional(),
+    timeouts: z
+      .object({
+        connectMs: durationMs.optional(),
+        firstByteMs: durationMs.optional(),
+        idleMs: durationMs.optional(),
+        totalMs: durationMs.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const aliasSchema = z
+  .object({
+    pack: z.string().min(1).optional(),
+    upstream: z.string().min(1).default('default'),
+    model: z.string().min(1),
+    thinking: thinkingModeSchema.default('keep'),
+    implicitThinkOpen: z.boolean().default(false),
+    emptyAnswerFallback: z.boolean().default(true),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    packsDir: z.string().min(1).default('../packs'),
+    server: z
+      .object({
+        bodyLimitBytes: z.number().int().positive().default(32 * 1024 * 1024),
+        keepAliveCommentMs: z.number().int().nonnegative().default(5000),
+      })
+      .strict()
+      .prefault({}),
+    upstreams: z.record(z.string().min(1), upstreamSchema).refine((value) => 'default' in value, {
+      message: 'an upstream named "default" is required',
+    }),
+    passthrough: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .prefault({}),
+    aliases: z.record(z.string().min(1), aliasSchema).default({}),
+  })
+  .strict()
+  .superRefine((config, context) => {
+    for (const [name, alias] of Object.entries(config.aliases)) {
+      if (!(alias.upstream in config.upstreams)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['aliases', name, 'upstream'],
+          message: `names upstream "${alias.upstream}", which is not defined under upstreams`,
+        });
+      }
+    }
+  });
+
+export type ThinkingMode = z.infer<typeof thinkingModeSchema>;
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+export type AliasConfig = z.infer<typeof aliasSchema>;
+export type ParsedConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,116 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { packUnavailable, ProxyError } from '../errors/proxy-error.js';
+import type { ThinkingMode } from '../config/schema.js';
+import { buildClientHeaders, buildUpstreamHeaders } from './headers.js';
+import { buildUpstreamBody, chooseThinkingMode, parseChatRequest, THINKING_HEADER } from './chat-request.js';
+import type { ProxyState } from './proxy-state.js';
+import { resolveModel, type ModelRoute } from './resolve-model.js';
+import { relayJson, relayUpstreamError } from './relay-json.js';
+import { relayStream } from './relay-stream.js';
+import type { UpstreamResponse } from './upstream-client.js';
+import { RequestRecord } from './request-record.js';
+
+/** Everything the relay steps need about one request. */
+export interface RelayContext {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  route: ModelRoute;
+  thinking: ThinkingMode;
+  /** The model name the client sent; every response names it. */
+  clientModel: string;
+  upstream: UpstreamResponse;
+  upstreamName: string;
+  keepAliveCommentMs: number;
+  abort: AbortController;
+  record: RequestRecord;
+}
+
+export function createChatCompletionsHandler(state: ProxyState) {
+  return async function handleChatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const record = new RequestRecord(request);
+    const abort = new AbortController();
+    // The response closing before it ended means the client went away: stop
+    // the upstream request at once so no tokens are paid for that nobody reads.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableEnded) {
+        record.clientAborted = true;
+        abort.abort(new Error('client disconnected'));
+      }
+    });
+
+    try {
+      await proxyChatCompletion(state, request, reply, record, abort);
+    } catch (error) {
+      record.error = error;
+      throw error;
+    } finally {
+      // A hijacked (streamed) reply skips Fastify's onResponse hook, which logs the others.
+      if (record.hijacked) record.log(reply.raw.statusCode);
+    }
+  };
+}
+
+async function proxyChatCompletion(
+  state: ProxyState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  record: RequestRecord,
+  abort: AbortController,
+): Promise<void> {
+  const snapshot = state.snapshot;
+  const body = parseChatRequest(request.body);
+  const route = resolveModel(body.model, snapshot.config);
+  const thinking = chooseThinkingMode(route.thinking, request.headers[THINKING_HEADER], body);
+  record.setRoute(route, body.stream === true);
+
+  let packMessageJson: string | undefined;
+  if (route.packName !== undefined) {
+    const rendered = state.rendered(route.packName);
+    if (rendered === undefined) {
+      throw packUnavailable(route.alias ?? body.model, route.packName, 'no pack file of that name exists');
+    }
+    if ('problem' in rendered) {
+      throw packUnavailable(route.alias ?? body.model, route.packName, `${rendered.file}: ${rendered.problem}`);
+    }
+    packMessageJson = rendered.messageJson;
+  }
+
+  const client = snapshot.upstreams.get(route.upstreamName);
+  if (client === undefined) {
+    throw new ProxyError(`Upstream "${route.upstreamName}" is not configured.`, {
+      status: 500,
+      type: 'server_error',
+      code: 'upstream_not_configured',
+    });
+  }
+
+  const upstreamBody = buildUpstreamBody(body, route.upstreamModel, packMessageJson);
+  const headers = buildUpstreamHeaders(request.headers, { apiKey: client.apiKey });
+  const upstream = await client.send({ headers, body: upstreamBody, signal: abort.signal });
+  record.upstreamStatus = upstream.status;
+  record.markFirstByte();
+
+  const context: RelayContext = {
+    request,
+    reply,
+    route,
+    thinking,
+    clientModel: body.model,
+    upstream,
+    upstreamName: client.name,
+    keepAliveCommentMs: snapshot.config.server.keepAliveCommentMs,
+    abort,
+    record,
+  };
+
+  if (upstream.status < 200 || upstream.status >= 300) {
+    await relayUpstreamError(context, client);
+    return;
+  }
+  reply.headers(buildClientHeaders(upstream.headers));
+  if (body.stream === true) {
+    await relayStream(context, client);
+  } else {
+    await relayJson(context, client);
+  }
+}

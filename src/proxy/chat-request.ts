@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { formatPath } from '../config/load-config.js';
+import { thinkingModeSchema, type ThinkingMode } from '../config/schema.js';
+import { invalidRequest } from '../errors/proxy-error.js';
+
+/**
+ * The fields of a chat completion request that the proxy reads. Everything
+ * else (temperature, tools, vendor fields such as enable_thinking) passes
+ * through untouched.
+ */
+const chatRequestSchema = z
+  .object({
+    model: z.string().min(1, 'must be a non-empty string'),
+    messages: z.array(z.looseObject({ role: z.string().min(1) })).min(1, 'must contain at least one message'),
+    stream: z.boolean().optional(),
+    microtune_thinking: z.unknown().optional(),
+  })
+  .loose();
+
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+export const THINKING_HEADER = 'x-microtune-thinking';
+export const THINKING_BODY_FIELD = 'microtune_thinking';
+
+export function parseChatRequest(body: unknown): ChatRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_json');
+  }
+  const result = chatRequestSchema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const param = issue !== undefined ? formatPath(issue.path) : null;
+    throw invalidRequest(`Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}.`, param);
+  }
+  return result.data;
+}
+
+function parseThinkingValue(value: unknown, source: string): ThinkingMode {
+  const result = thinkingModeSchema.safeParse(value);
+  if (!result.success) {
+    throw invalidRequest(
+      `${source} is ${JSON.stringify(value)}; it must be "keep", "strip" or "separate".`,
+      source === THINKING_BODY_FIELD ? THINKING_BODY_FIELD : null,
+      'invalid_thinking_mode',
+    );
+  }
+  return result.data;
+}
+
+/** The thinking mode for one request: the body field wins over the header, which wins over the alias. */
+export function chooseThinkingMode(
+  aliasMode: ThinkingMode,
+  header: string | string[] | undefined,
+  body: ChatRequest,
+): ThinkingMode {
+  let mode = aliasMode;
+  if (header !== undefined) {
+    mode = parseThinkingValue(Array.isArray(header) ? header.join(',') : header.trim(), `Header ${THINKING_HEADER}`);
+  }
+  if (body.microtune_thinking !== undefined) {
+    mode = parseThinkingValue(body.microtune_thinking, THINKING_BODY_FIELD);
+  }
+  return mode;
+}
+
+/**
+ * Serialises the upstream request: the client's body with the upstream model,
+ * the pack's system message first, and the proxy's own fields removed.
+ */
+export function buildUpstreamBody(
+  request: ChatRequest,
+  upstreamModel: string,
+  packMessageJson: string | undefined,
+): string {
+  const { microtune_thinking: _thinking, messages, ...rest } = request;
+  if (packMessageJson === undefined) {
+    return JSON.stringify({ ...rest, model: upstreamModel, messages });
+  }
+  // The pack message is serialised once per pack and spliced in as text
+  // instead of being serialised again with every request.
+  const head = JSON.stringify({ ...rest, model: upstreamModel });
+  const clientMessages = JSON.stringify(messages);
+  return `${head.slice(0, -1)},"messages":[${packMessageJson},${clientMessages.slice(1)}}`;
+}

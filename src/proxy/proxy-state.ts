@@ -1,0 +1,83 @@
+import type { Config } from '../config/load-config.js';
+import type { LoadedPack, PackFailure, PackSet } from '../packs/load-packs.js';
+import { RenderCache, type RenderedPack } from '../packs/render-cache.js';
+import { UpstreamClient } from './upstream-client.js';
+
+/**
+ * The loaded config, packs and upstream pools that requests read. A request
+ * takes one snapshot at its start, so a reload never changes what an
+ * in-flight request uses.
+ */
+export interface ProxySnapshot {
+  config: Config;
+  packSet: PackSet;
+  upstreams: ReadonlyMap<string, UpstreamClient>;
+  /** Unix seconds when this snapshot was made, shown as `created` in /v1/models. */
+  loadedAt: number;
+}
+
+export class ProxyState {
+  readonly renderCache: RenderCache;
+  private current: ProxySnapshot;
+
+  constructor(config: Config, packSet: PackSet, renderCache = new RenderCache()) {
+    this.renderCache = renderCache;
+    this.current = makeSnapshot(config, packSet, new Map());
+    this.prerender(packSet);
+  }
+
+  get snapshot(): ProxySnapshot {
+    return this.current;
+  }
+
+  /**
+   * Replaces the config and packs. Upstream pools whose settings did not
+   * change are kept; the others are closed once their requests finish.
+   */
+  replace(config: Config, packSet: PackSet): void {
+    const previous = this.current;
+    this.current = makeSnapshot(config, packSet, previous.upstreams, previous.config);
+    this.prerender(packSet);
+    for (const [name, client] of previous.upstreams) {
+      if (this.current.upstreams.get(name) !== client) void client.close();
+    }
+  }
+
+  /** Returns the pack's rendering, or the reason it is unavailable. */
+  rendered(packName: string): RenderedPack | PackFailure | undefined {
+    const snapshot = this.current;
+    const loaded: LoadedPack | undefined = snapshot.packSet.packs.get(packName);
+    if (loaded !== undefined) return this.renderCache.get(loaded);
+    return snapshot.packSet.failures.get(packName);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.current.upstreams.values()].map((client) => client.close()));
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([...this.current.upstreams.values()].map((client) => client.destroy()));
+  }
+
+  private prerender(packSet: PackSet): void {
+    for (const loaded of packSet.packs.values()) this.renderCache.get(loaded);
+  }
+}
+
+function makeSnapshot(
+  config: Config,
+  packSet: PackSet,
+  previousClients: ReadonlyMap<string, UpstreamClient>,
+  previousConfig?: Config,
+): ProxySnapshot {
+  const upstreams = new Map<string, UpstreamClient>();
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    const old = previousClients.get(name);
+    const unchanged =
+      old !== undefined &&
+      previousConfig !== undefined &&
+      JSON.stringify(previousConfig.upstreams[name]) === JSON.stringify(upstream);
+    upstreams.set(name, unchanged ? old : new UpstreamClient(name, upstream));
+  }
+  return { config, packSet, upstreams, loadedAt: Math.floor(Date.now() / 1000) };
+}

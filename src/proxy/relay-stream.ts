@@ -1,0 +1,111 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { upstreamBadResponse } from '../errors/proxy-error.js';
+import { ChatStreamTransform } from '../sse/chat-stream-transform.js';
+import { encodeComment } from '../sse/encode.js';
+import type { RelayContext } from './chat-completions.js';
+import { quote, readBodyText } from './read-body.js';
+import type { UpstreamClient } from './upstream-client.js';
+
+const MAX_NON_SSE_BODY_BYTES = 1024 * 1024;
+
+function isEventStream(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value !== undefined && value.toLowerCase().includes('text/event-stream');
+}
+
+/** Resolves once the response can take more data, or has closed. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/**
+ * Re-streams an upstream SSE answer event by event as it arrives, filtering
+ * thinking on the way. Once the first byte is out, a failure can no longer
+ * change the status: the client gets one SSE error event and the stream
+ * ends without `[DONE]`, so a cut-off answer never looks complete.
+ */
+export async function relayStream(context: RelayContext, client: UpstreamClient): Promise<void> {
+  const { upstream, reply, record } = context;
+  if (!isEventStream(upstream.headers['content-type'])) {
+    let text: string;
+    try {
+      text = await readBodyText(upstream.body, MAX_NON_SSE_BODY_BYTES);
+    } catch {
+      text = '(unreadable body)';
+    }
+    throw upstreamBadResponse(
+      client.name,
+      `a streaming request got a ${upstream.status} answer that is not text/event-stream: ${quote(text) || '(empty body)'}`,
+    );
+  }
+
+  const transform = new ChatStreamTransform({
+    mode: context.thinking,
+    implicitThinkOpen: context.route.implicitThinkOpen,
+    emptyAnswerFallback: context.route.emptyAnswerFallback,
+    responseModel: context.clientModel,
+    onFallback: (index) => {
+      record.fallbackUsed = true;
+      context.request.log.warn({ choice: index }, 'upstream sent reasoning but no content; the reasoning was sent as the answer');
+    },
+  });
+
+  const response = reply.raw;
+  reply.hijack();
+  record.hijacked = true;
+  const headers = { ...reply.getHeaders() } as OutgoingHttpHeaders;
+  delete headers['content-length'];
+  response.writeHead(upstream.status, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  });
+  response.flushHeaders();
+
+  let lastWriteAt = performance.now();
+  const write = (text: string): boolean => {
+    if (text === '' || response.destroyed) return true;
+    lastWriteAt = performance.now();
+    return response.write(text);
+  };
+  const keepAlive =
+    context.keepAliveCommentMs > 0
+      ? setInterval(() => {
+          if (performance.now() - lastWriteAt >= context.keepAliveCommentMs) write(encodeComment('keep-alive'));
+        }, Math.max(250, Math.floor(context.keepAliveCommentMs / 2)))
+      : undefined;
+
+  try {
+    for await (const chunk of upstream.body) {
+      if (!write(transform.push(chunk as Uint8Array)) && !response.destroyed) await drained(response);
+      if (response.destroyed) break;
+    }
+    if (!response.destroyed) {
+      write(transform.end());
+      record.outcome = transform.sawDone ? 'done' : 'ended';
+    }
+  } catch (error) {
+    if (record.clientAborted) {
+      record.outcome = 'client_aborted';
+    } else {
+      const described = client.describeError(error, 'in the middle of the stream');
+      record.outcome = 'upstream_failed';
+      record.error = described;
+      write(transform.fail(described.message));
+    }
+  } finally {
+    if (keepAlive !== undefined) clearInterval(keepAlive);
+    record.usage = transform.usage as typeof record.usage;
+    if (!response.destroyed) response.end();
+    if (record.clientAborted || response.destroyed) context.abort.abort(new Error('client disconnected'));
+  }
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { toErrorResponse } from './errors/error-response.js';
+import { createChatCompletionsHandler } from './proxy/chat-completions.js';
+import type { ProxyState } from './proxy/proxy-state.js';
+import { recordOf } from './proxy/request-record.js';
+import { registerModelRoutes } from './proxy/models.js';
+
+const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
+
+export interface ServerOptions {
+  state: ProxyState;
+  logger: Logger;
+}
+
+/** Builds the Fastify app; listening is the caller's job. */
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const { state } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // The chat route writes its own single line per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: state.snapshot.config.server.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const offered = request.headers['x-request-id'];
+      return typeof offered === 'string' && REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    recordOf(request)?.log(reply.statusCode);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const response = toErrorResponse(error, request.id);
+    const record = recordOf(request);
+    if (record !== undefined) record.error = error;
+    else if (response.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ status: response.status, code: response.body.error.code }, 'request rejected');
+    void reply.code(response.status).headers(response.headers).send(response.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({
+      error: {
+        message: `No route for ${request.method} ${request.url.split('?')[0]}. This proxy serves POST /v1/chat/completions and GET /v1/models.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'not_found',
+      },
+    });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  registerModelRoutes(app, state);
+  app.post('/v1/chat/completions', createChatCompletionsHandler(state));
+  return app;
+}
