@@ -1,0 +1,575 @@
+/**
+ * Rewrites an upstream chat-completions SSE stream for the client, one read at a time.
+ *
+ * Bytes are decoded as UTF-8, line breaks are normalised to LF, and eventsource-parser
+ * splits the text into events. Each chunk then gets the client's model name, and its
+ * text passes through one ThinkingFilter per choice index. The transform never invents
+ * an answer ending. It adds `[DONE]` only when every choice finished, and sends an error
+ * event otherwise.
+ */
+import { createParser, type EventSourceMessage, type EventSourceParser, type ParseError } from 'eventsource-parser';
+
+import { ThinkingFilter, type FilterOutput, type ThinkingFilterOptions, type ThinkingMode } from '../thinking/filter.js';
+import { isJsonObject, readReasoningText, type JsonObject } from './chunk-fields.js';
+import { DONE_EVENT, encodeComment, encodeErrorEvent, encodeEvent } from './encode.js';
+
+/**
+ * Default for `maxEventChars`. An OpenAI chunk is usually well under 10 KB, so this bound
+ * only stops an upstream that never ends its event. It is a chosen bound, not a measured one.
+ */
+export const DEFAULT_MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+export interface ChatStreamTransformOptions extends ThinkingFilterOptions {
+  /** Model name that replaces the `model` field of every chunk that has one, usually the alias the client requested. */
+  responseModel?: string;
+  /** Called once for each choice index whose empty answer the filter replaced with fallback text. */
+  onFallback?: (index: number) => void;
+  /** Maximum characters of one unfinished event held in memory. A larger event ends the stream with an error event. */
+  maxEventChars?: number;
+}
+
+interface ChoiceState {
+  filter: ThinkingFilter;
+  /** True once the choice got a finish_reason, or once `[DONE]` flushed it. */
+  finished: boolean;
+  fallbackReported: boolean;
+}
+
+interface ChoiceResult {
+  /** True when the choice object was modified and the chunk must be serialised again. */
+  changed: boolean;
+  /** True when the filter removed all text of a delta that had some. */
+  emptied: boolean;
+}
+
+const UNCHANGED: ChoiceResult = { changed: false, emptied: false };
+const LINE_FEED = 10;
+
+/** Top-level chunk fields that carry nothing for the client once the choices are empty. */
+const DROPPABLE_CHUNK_FIELDS = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'choices']);
+
+export class ChatStreamTransform {
+  private readonly filterOptions: ThinkingFilterOptions;
+  private readonly mode: ThinkingMode;
+  private readonly responseModel: string | undefined;
+  private readonly onFallback: ((index: number) => void) | undefined;
+  private readonly maxEventChars: number;
+
+  private readonly decoder = new TextDecoder('utf-8');
+  private readonly parser: EventSourceParser;
+  private readonly choices = new Map<number, ChoiceState>();
+  private output: string[] = [];
+
+  /** True when the previous read ended with CR, so an LF at the start of the next read completes that CRLF. */
+  private pendingCarriageReturn = false;
+  /** Fields of the last chunk with choices, copied into chunks that this transform creates. */
+  private lastChunkBase: JsonObject = {};
+  private doneSent = false;
+  private closed = false;
+  private overflowed = false;
+
+  private lastUsage: JsonObject | null = null;
+  private upstreamDone = false;
+  private errorSent = false;
+  private totalBytesIn = 0;
+  private wroteOutput = false;
+
+  constructor(options: ChatStreamTransformOptions) {
+    this.filterOptions = {
+      mode: options.mode,
+      implicitThinkOpen: options.implicitThinkOpen,
+      emptyAnswerFallback: options.emptyAnswerFallback,
+    };
+    this.mode = options.mode;
+    this.responseModel = options.responseModel;
+    this.onFallback = options.onFallback;
+    this.maxEventChars = options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
+    this.parser = createParser({
+      onEvent: (message) => this.handleEvent(message),
+      onComment: (comment) => this.handleComment(comment),
+      onError: (error) => this.handleParseError(error),
+      maxBufferSize: this.maxEventChars,
+    });
+  }
+
+  /** Last non-null `usage` object seen in a chunk, or null. */
+  get usage(): JsonObject | null {
+    return this.lastUsage;
+  }
+
+  /** True once the upstream sent `data: [DONE]`. */
+  get sawDone(): boolean {
+    return this.upstreamDone;
+  }
+
+  /** True once the client got an error event, forwarded from the upstream or created here. */
+  get sentError(): boolean {
+    return this.errorSent;
+  }
+
+  /** Number of upstream bytes pushed, counting strings as their UTF-8 length. */
+  get bytesIn(): number {
+    return this.totalBytesIn;
+  }
+
+  /** True once any method returned a non-empty string, comments included. */
+  get clientVisibleOutput(): boolean {
+    return this.wroteOutput;
+  }
+
+  /**
+   * Consumes one read of the upstream body and returns the SSE text to send to the client,
+   * which may be empty. Input after `[DONE]`, `end()` or `fail()` is counted but ignored.
+   */
+  push(chunk: Uint8Array | string): string {
+    if (typeof chunk === 'string') {
+      this.totalBytesIn += Buffer.byteLength(chunk, 'utf8');
+    } else {
+      this.totalBytesIn += chunk.byteLength;
+    }
+    if (this.closed || this.upstreamDone || this.overflowed) {
+      return '';
+    }
+
+    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    this.feedParser(this.normaliseLineBreaks(text));
+    return this.takeOutput();
+  }
+
+  /**
+   * Handles a clean end of the upstream body and returns the last SSE text for the client.
+   * It dispatches an event that lacked its closing blank line, then adds `[DONE]` when every
+   * choice finished, or an `upstream_incomplete` error event when one did not.
+   */
+  end(): string {
+    if (this.closed) {
+      return '';
+    }
+    this.closed = true;
+
+    if (!this.upstreamDone && !this.overflowed) {
+      // Invalid bytes left in the decoder become U+FFFD here.
+      this.feedParser(this.normaliseLineBreaks(this.decoder.decode()));
+      // The parser has seen only LF line breaks, so two of them end any open line and event.
+      this.feedParser('\n\n');
+    }
+    if (!this.upstreamDone && !this.errorSent) {
+      this.output.push(this.endingForEof());
+    }
+    return this.takeOutput();
+  }
+
+  /**
+   * Handles an upstream failure in the middle of the stream and returns an
+   * `upstream_stream_error` error event. Returns '' when the stream already ended with
+   * `[DONE]` or an error event. Text still held by the filters is dropped.
+   */
+  fail(message: string): string {
+    if (this.closed) {
+      return '';
+    }
+    this.closed = true;
+
+    if (!this.upstreamDone && !this.errorSent) {
+      this.output.push(
+        this.errorEvent({
+          message: `Upstream stream failed: ${message}`,
+          type: 'upstream_error',
+          code: 'upstream_stream_error',
+        }),
+      );
+    }
+    return this.takeOutput();
+  }
+
+  private takeOutput(): string {
+    const text = this.output.join('');
+    this.output = [];
+    if (text !== '') {
+      this.wroteOutput = true;
+    }
+    return text;
+  }
+
+  private feedParser(text: string): void {
+    // An empty first feed would make the parser skip its byte-order-mark check.
+    if (text === '' || this.overflowed) {
+      return;
+    }
+    this.parser.feed(text);
+  }
+
+  /**
+   * Replaces CRLF and lone CR with LF. A CR at the end of a read becomes LF at once, so the
+   * event is not delayed until the next read. An LF that starts the next read is then dropped.
+   */
+  private normaliseLineBreaks(text: string): string {
+    if (text === '') {
+      return text;
+    }
+    let normalised = text;
+    if (this.pendingCarriageReturn && normalised.charCodeAt(0) === LINE_FEED) {
+      normalised = normalised.slice(1);
+    }
+    this.pendingCarriageReturn = text.endsWith('\r');
+    return normalised.replace(/\r\n?/g, '\n');
+  }
+
+  private handleParseError(error: ParseError): void {
+    if (error.type !== 'max-buffer-size-exceeded') {
+      // Unknown fields and invalid `retry` values carry nothing for a chat client.
+      return;
+    }
+    this.overflowed = true;
+    if (!this.errorSent) {
+      this.output.push(
+        this.errorEvent({
+          message: `Upstream sent an SSE event longer than ${this.maxEventChars} characters, the proxy's limit.`,
+          type: 'upstream_error',
+          code: 'upstream_event_too_large',
+        }),
+      );
+    }
+  }
+
+  private handleComment(comment: string): void {
+    if (!this.upstreamDone) {
+      this.output.push(encodeComment(comment));
+    }
+  }
+
+  private handleEvent(message: EventSourceMessage): void {
+    // NOTE: events and comments after the upstream's [DONE] are dropped, because clients stop reading there.
+    if (this.upstreamDone) {
+      return;
+    }
+    if (message.event === 'error') {
+      this.forwardUpstreamError(message.data, parseJson(message.data));
+      return;
+    }
+    if (message.event !== undefined && message.event !== 'message') {
+      this.output.push(encodeEvent(message.data, message.event));
+      return;
+    }
+    if (message.data.trim() === '[DONE]') {
+      this.handleDone();
+      return;
+    }
+    this.handleChunk(message.data);
+  }
+
+  private handleChunk(data: string): void {
+    const chunk = parseJson(data);
+    if (!isJsonObject(chunk)) {
+      // Data that is not a JSON object is forwarded as it came, because the transform cannot tell what it is.
+      this.output.push(encodeEvent(data));
+      return;
+    }
+    if (chunk.error !== undefined && chunk.error !== null) {
+      this.forwardUpstreamError(data, chunk);
+      return;
+    }
+
+    let changed = false;
+    if (this.responseModel !== undefined && 'model' in chunk && chunk.model !== this.responseModel) {
+      chunk.model = this.responseModel;
+      changed = true;
+    }
+    if (isJsonObject(chunk.usage)) {
+      this.lastUsage = chunk.usage;
+    }
+
+    if (Array.isArray(chunk.choices) && chunk.choices.length > 0) {
+      this.rememberChunkBase(chunk);
+      const result = this.transformChoices(chunk.choices);
+      if (result.droppable && isDroppableChunk(chunk)) {
+        return;
+      }
+      changed ||= result.changed;
+    }
+
+    this.output.push(encodeEvent(changed ? JSON.stringify(chunk) : data));
+  }
+
+  private transformChoices(choices: unknown[]): { changed: boolean; droppable: boolean } {
+    let changed = false;
+    let emptied = false;
+    let allEmpty = true;
+    for (let position = 0; position < choices.length; position++) {
+      const choice = choices[position];
+      if (!isJsonObject(choice)) {
+        allEmpty = false;
+        continue;
+      }
+      const result = this.transformChoice(choice, position);
+      changed ||= result.changed;
+      emptied ||= result.emptied;
+      if (!isEmptyChoice(choice)) {
+        allEmpty = false;
+      }
+    }
+    // A chunk is dropped only when the filter emptied it, never when the upstream sent it empty.
+    return { changed, droppable: allEmpty && emptied };
+  }
+
+  /** Runs one choice's delta through its filter and writes the result back into `choice`. */
+  private transformChoice(choice: JsonObject, position: number): ChoiceResult {
+    const index = typeof choice.index === 'number' ? choice.index : position;
+    const state = this.choiceState(index);
+    const finishReason = typeof choice.finish_reason === 'string' ? choice.finish_reason : null;
+    const delta = isJsonObject(choice.delta) ? choice.delta : undefined;
+    if (delta === undefined && finishReason === null) {
+      return UNCHANGED;
+    }
+
+    const input = delta ?? {};
+    let released: FilterOutput;
+    if (state.finished) {
+      // The filter already finished, so later text only gets the field mapping of the mode.
+      released = { content: typeof input.content === 'string' ? input.content : '', reasoning: readReasoningText(input) ?? '' };
+    } else {
+      released = this.filterDelta(index, state, input, finishReason);
+    }
+
+    const output = buildDelta(input, released, this.mode);
+    if (delta === undefined && Object.keys(output).length === 0) {
+      return UNCHANGED;
+    }
+    if (delta !== undefined && shallowEqual(delta, output)) {
+      return UNCHANGED;
+    }
+    choice.delta = output;
+    return { changed: true, emptied: isEmptyDelta(output) && !isEmptyDelta(input) };
+  }
+
+  private filterDelta(index: number, state: ChoiceState, input: JsonObject, finishReason: string | null): FilterOutput {
+    const released: FilterOutput = { content: '', reasoning: '' };
+    const reasoningText = readReasoningText(input);
+    if (reasoningText !== null) {
+      appendOutput(released, state.filter.pushReasoning(reasoningText));
+    }
+    if (typeof input.content === 'string') {
+      appendOutput(released, state.filter.pushContent(input.content));
+    }
+    if (finishReason !== null) {
+      appendOutput(released, state.filter.finish(finishReason));
+      state.finished = true;
+      this.reportFallback(index, state);
+    }
+    return released;
+  }
+
+  private choiceState(index: number): ChoiceState {
+    let state = this.choices.get(index);
+    if (state === undefined) {
+      state = { filter: new ThinkingFilter(this.filterOptions), finished: false, fallbackReported: false };
+      this.choices.set(index, state);
+    }
+    return state;
+  }
+
+  private reportFallback(index: number, state: ChoiceState): void {
+    if (state.filter.fallbackUsed && !state.fallbackReported) {
+      state.fallbackReported = true;
+      this.onFallback?.(index);
+    }
+  }
+
+  private rememberChunkBase(chunk: JsonObject): void {
+    const base: JsonObject = {};
+    for (const field of ['id', 'object', 'created', 'model', 'system_fingerprint']) {
+      if (field in chunk) {
+        base[field] = chunk[field];
+      }
+    }
+    this.lastChunkBase = base;
+  }
+
+  /**
+   * Forwards `[DONE]`. Choices without a finish_reason are flushed first, so their held
+   * text reaches the client, but no finish_reason is added for them.
+   */
+  private handleDone(): void {
+    this.upstreamDone = true;
+    if (!this.errorSent) {
+      this.flushUnfinishedChoices();
+    }
+    this.output.push(DONE_EVENT);
+    this.doneSent = true;
+  }
+
+  private flushUnfinishedChoices(): void {
+    const choices: JsonObject[] = [];
+    for (const [index, state] of this.choices) {
+      if (state.finished) {
+        continue;
+      }
+      const released = state.filter.finish(null);
+      state.finished = true;
+      this.reportFallback(index, state);
+      const delta = buildDelta({}, released, this.mode);
+      if (Object.keys(delta).length > 0) {
+        choices.push({ index, delta, finish_reason: null });
+      }
+    }
+    if (choices.length === 0) {
+      return;
+    }
+
+    const chunk: JsonObject = { ...this.lastChunkBase, choices };
+    if (this.responseModel !== undefined) {
+      chunk.model = this.responseModel;
+    }
+    this.output.push(encodeEvent(JSON.stringify(chunk)));
+  }
+
+  /** Returns `[DONE]` when every choice finished, and an `upstream_incomplete` error event otherwise. */
+  private endingForEof(): string {
+    const unfinished: number[] = [];
+    for (const [index, state] of this.choices) {
+      if (!state.finished) {
+        unfinished.push(index);
+      }
+    }
+
+    if (this.choices.size > 0 && unfinished.length === 0) {
+      if (this.doneSent) {
+        return '';
+      }
+      this.doneSent = true;
+      return DONE_EVENT;
+    }
+
+    // Text still held by the filter of an unfinished choice is dropped, because it may be thinking.
+    const detail =
+      this.choices.size === 0
+        ? 'no chunk with choices arrived'
+        : `choice ${unfinished.join(', ')} got no finish_reason`;
+    return this.errorEvent({
+      message: `The upstream ended the stream before finishing the answer (${detail}).`,
+      type: 'upstream_error',
+      code: 'upstream_incomplete',
+    });
+  }
+
+  private forwardUpstreamError(data: string, parsed: unknown): void {
+    this.errorSent = true;
+    this.output.push(upstreamErrorEvent(data, parsed));
+  }
+
+  private errorEvent(fields: { message: string; type: string; code: string }): string {
+    this.errorSent = true;
+    return encodeErrorEvent(fields);
+  }
+}
+
+function parseJson(data: string): unknown {
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function appendOutput(target: FilterOutput, addition: FilterOutput): void {
+  target.content += addition.content;
+  target.reasoning += addition.reasoning;
+}
+
+/**
+ * Returns a copy of `input` with the released text in place of the upstream text.
+ * Content that the filter held back entirely loses its key, but upstream `''` stays `''`
+ * and `null` stays `null`. Keep mode leaves the reasoning fields as the upstream sent them,
+ * strip mode deletes them, and separate mode writes reasoning only to `reasoning_content`.
+ */
+function buildDelta(input: JsonObject, released: FilterOutput, mode: ThinkingMode): JsonObject {
+  const output: JsonObject = { ...input };
+
+  if (typeof input.content === 'string') {
+    if (released.content !== '' || input.content === '') {
+      output.content = released.content;
+    } else {
+      delete output.content;
+    }
+  } else if (released.content !== '') {
+    output.content = released.content;
+  }
+
+  if (mode === 'strip') {
+    delete output.reasoning_content;
+    delete output.reasoning;
+  } else if (mode === 'separate') {
+    delete output.reasoning;
+    if (released.reasoning !== '') {
+      output.reasoning_content = released.reasoning;
+    } else if (typeof input.reasoning_content === 'string') {
+      delete output.reasoning_content;
+    }
+  }
+  return output;
+}
+
+function shallowEqual(left: JsonObject, right: JsonObject): boolean {
+  const leftKeys = Object.keys(left);
+  if (leftKeys.length !== Object.keys(right).length) {
+    return false;
+  }
+  return leftKeys.every((key) => key in right && left[key] === right[key]);
+}
+
+function isEmptyDelta(delta: JsonObject): boolean {
+  return Object.values(delta).every((value) => value === null || value === undefined);
+}
+
+/** True when the choice has an empty delta and no other non-null field besides `index`. */
+function isEmptyChoice(choice: JsonObject): boolean {
+  for (const [key, value] of Object.entries(choice)) {
+    if (key === 'index') {
+      continue;
+    }
+    if (key === 'delta') {
+      if (isJsonObject(value) && isEmptyDelta(value)) {
+        continue;
+      }
+      return false;
+    }
+    if (value !== null && value !== undefined) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isDroppableChunk(chunk: JsonObject): boolean {
+  return Object.entries(chunk).every(([key, value]) => DROPPABLE_CHUNK_FIELDS.has(key) || value === null);
+}
+
+/**
+ * Encodes an upstream error so that its data is a JSON object with an `error` key, which
+ * is what OpenAI clients check for. An error object passes through unchanged. A string
+ * error, an `event: error` payload without an `error` key, or non-JSON data is wrapped.
+ */
+function upstreamErrorEvent(data: string, parsed: unknown): string {
+  if (isJsonObject(parsed)) {
+    const error = parsed.error;
+    if (isJsonObject(error)) {
+      return encodeEvent(data);
+    }
+    if (typeof error === 'string') {
+      return encodeErrorEvent({ message: error, type: 'upstream_error' });
+    }
+    if (error !== undefined && error !== null) {
+      return encodeErrorEvent({ message: JSON.stringify(error), type: 'upstream_error' });
+    }
+    if (typeof parsed.message === 'string') {
+      return encodeErrorEvent({
+        message: parsed.message,
+        type: typeof parsed.type === 'string' ? parsed.type : 'upstream_error',
+        code: typeof parsed.code === 'string' || typeof parsed.code === 'number' ? String(parsed.code) : null,
+      });
+    }
+  }
+
+  const message = data.trim() === '' ? 'The upstream sent an error event without a message.' : data;
+  return encodeErrorEvent({ message, type: 'upstream_error' });
+}
