@@ -17,8 +17,27 @@ export const upstreamSchema = z
       })
       .strict()
       .optional(),
+    retry: z
+      .object({
+        maxRetries: z.number().int().min(0).max(10).default(2),
+        baseDelayMs: durationMs.default(250),
+        maxDelayMs: durationMs.default(4000),
+        maxRetryAfterMs: durationMs.default(20_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
+
+const fallbackSchema = z
+  .object({
+    upstream: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((value) => value.upstream !== undefined || value.model !== undefined, {
+    message: 'a fallback names an upstream, a model or both',
+  });
 
 export const aliasSchema = z
   .object({
@@ -28,6 +47,7 @@ export const aliasSchema = z
     thinking: thinkingModeSchema.default('keep'),
     implicitThinkOpen: z.boolean().default(false),
     emptyAnswerFallback: z.boolean().default(true),
+    fallbacks: z.array(fallbackSchema).default([]),
   })
   .strict();
 
@@ -60,10 +80,20 @@ export const configSchema = z
           message: `names upstream "${alias.upstream}", which is not defined under upstreams`,
         });
       }
+      for (const [index, fallback] of alias.fallbacks.entries()) {
+        if (fallback.upstream !== undefined && !(fallback.upstream in config.upstreams)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['aliases', name, 'fallbacks', index, 'upstream'],
+            message: `names upstream "${fallback.upstream}", which is not defined under upstreams`,
+          });
+        }
+      }
     }
   });
 
 export type ThinkingMode = z.infer<typeof thinkingModeSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+export type RetryConfig = UpstreamConfig['retry'];
 export type AliasConfig = z.infer<typeof aliasSchema>;
 export type ParsedConfig = z.infer<typeof configSchema>;

@@ -9,6 +9,7 @@ import { relayJson, relayUpstreamError } from './relay-json.js';
 import { relayStream } from './relay-stream.js';
 import type { UpstreamResponse } from './upstream-client.js';
 import { RequestRecord } from './request-record.js';
+import { sendWithRetries } from './send-upstream.js';
 
 /** Everything the relay steps need about one request. */
 export interface RelayContext {
@@ -75,20 +76,43 @@ async function proxyChatCompletion(
     packMessageJson = rendered.messageJson;
   }
 
-  const client = snapshot.upstreams.get(route.upstreamName);
-  if (client === undefined) {
-    throw new ProxyError(`Upstream "${route.upstreamName}" is not configured.`, {
-      status: 500,
-      type: 'server_error',
-      code: 'upstream_not_configured',
-    });
-  }
+  const targets = [{ upstreamName: route.upstreamName, upstreamModel: route.upstreamModel }, ...route.fallbacks].map(
+    (target) => {
+      const client = snapshot.upstreams.get(target.upstreamName);
+      if (client === undefined) {
+        throw new ProxyError(`Upstream "${target.upstreamName}" is not configured.`, {
+          status: 500,
+          type: 'server_error',
+          code: 'upstream_not_configured',
+        });
+      }
+      return { client, model: target.upstreamModel };
+    },
+  );
 
-  const upstreamBody = buildUpstreamBody(body, route.upstreamModel, packMessageJson);
-  const headers = buildUpstreamHeaders(request.headers, { apiKey: client.apiKey });
-  const upstream = await client.send({ headers, body: upstreamBody, signal: abort.signal });
+  const primary = targets[0]!.client;
+  const signal =
+    primary.timeouts.totalMs > 0
+      ? AbortSignal.any([abort.signal, AbortSignal.timeout(primary.timeouts.totalMs)])
+      : abort.signal;
+  const sent = await sendWithRetries({
+    targets,
+    signal,
+    log: request.log,
+    build: (target) => ({
+      body: buildUpstreamBody(body, target.model, packMessageJson),
+      headers: buildUpstreamHeaders(request.headers, { apiKey: target.client.apiKey }),
+    }),
+  });
+  const upstream = sent.response;
+  const client = sent.target.client;
+  record.upstream = client.name;
+  record.model = sent.target.model;
+  record.retries = sent.retries;
+  record.fallbackIndex = sent.fallbackIndex;
   record.upstreamStatus = upstream.status;
   record.markFirstByte();
+  reply.header('x-microtune-upstream', client.name);
 
   const context: RelayContext = {
     request,
@@ -103,8 +127,8 @@ async function proxyChatCompletion(
     record,
   };
 
-  if (upstream.status < 200 || upstream.status >= 300) {
-    await relayUpstreamError(context, client);
+  if (sent.errorText !== undefined) {
+    relayUpstreamError(context, client, sent.errorText);
     return;
   }
   reply.headers(buildClientHeaders(upstream.headers));

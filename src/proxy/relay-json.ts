@@ -18,9 +18,8 @@ async function readUpstreamText(context: RelayContext, client: UpstreamClient): 
  * is passed on as it is; any other body is wrapped in OpenAI's error shape
  * so SDKs can still read the message.
  */
-export async function relayUpstreamError(context: RelayContext, client: UpstreamClient): Promise<void> {
+export function relayUpstreamError(context: RelayContext, client: UpstreamClient, text: string): void {
   const { upstream, reply } = context;
-  const text = await readUpstreamText(context, client);
   if (upstream.status < 400) {
     throw upstreamBadResponse(client.name, `unexpected status ${upstream.status}: ${quote(text)}`);
   }

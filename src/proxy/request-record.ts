@@ -33,6 +33,8 @@ export class RequestRecord {
   clientAborted = false;
   outcome: string | undefined;
   fallbackUsed = false;
+  retries = 0;
+  fallbackIndex = 0;
   error: unknown;
 
   constructor(request: FastifyRequest) {
@@ -70,6 +72,8 @@ export class RequestRecord {
       tokensOut: this.usage?.completion_tokens,
       clientAborted: this.clientAborted || undefined,
       outcome: this.outcome,
+      retries: this.retries || undefined,
+      fallback: this.fallbackIndex || undefined,
       emptyAnswerFallback: this.fallbackUsed || undefined,
     };
     if (status >= 500) this.request.log.error({ ...fields, err: this.error }, 'chat request failed');

@@ -12,6 +12,8 @@ export interface ModelRoute {
   thinking: ThinkingMode;
   implicitThinkOpen: boolean;
   emptyAnswerFallback: boolean;
+  /** Upstream and model pairs tried in order after the first one fails. */
+  fallbacks: { upstreamName: string; upstreamModel: string }[];
 }
 
 const AD_HOC_PREFIX = 'pack:';
@@ -33,6 +35,10 @@ export function resolveModel(model: string, config: Config): ModelRoute {
       thinking: alias.thinking,
       implicitThinkOpen: alias.implicitThinkOpen,
       emptyAnswerFallback: alias.emptyAnswerFallback,
+      fallbacks: alias.fallbacks.map((fallback) => ({
+        upstreamName: fallback.upstream ?? alias.upstream,
+        upstreamModel: fallback.model ?? alias.model,
+      })),
     };
   }
 
@@ -62,5 +68,6 @@ export function resolveModel(model: string, config: Config): ModelRoute {
     thinking: 'keep',
     implicitThinkOpen: false,
     emptyAnswerFallback: true,
+    fallbacks: [],
   };
 }

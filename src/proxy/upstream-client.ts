@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, errors as undiciErrors, request } from 'undici';
-import type { UpstreamConfig } from '../config/schema.js';
+import type { RetryConfig, UpstreamConfig } from '../config/schema.js';
 import { ProxyError, upstreamTimeout, upstreamUnreachable } from '../errors/proxy-error.js';
 
 /**
@@ -41,6 +41,7 @@ export class UpstreamClient {
   readonly url: string;
   readonly timeouts: UpstreamTimeouts;
   readonly apiKey: string | undefined;
+  readonly retry: RetryConfig;
   private readonly agent: Agent;
 
   constructor(name: string, config: UpstreamConfig) {
@@ -48,6 +49,7 @@ export class UpstreamClient {
     this.url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.timeouts = resolveTimeouts(config);
     this.apiKey = config.apiKey !== undefined && config.apiKey !== '' ? config.apiKey : undefined;
+    this.retry = config.retry;
     this.agent = new Agent({
       connect: { timeout: this.timeouts.connectMs },
       headersTimeout: this.timeouts.firstByteMs,
@@ -90,6 +92,9 @@ export class UpstreamClient {
     }
     if (error instanceof undiciErrors.BodyTimeoutError) {
       return upstreamTimeout(this.name, `after ${this.timeouts.idleMs} ms without data`);
+    }
+    if (error instanceof DOMException && error.name === 'TimeoutError') {
+      return upstreamTimeout(this.name, `after the total limit of ${this.timeouts.totalMs} ms`);
     }
     const code = (error as { code?: string }).code;
     const detail = error instanceof Error ? error.message : String(error);
