@@ -25,7 +25,14 @@ export function expandEnv(
   if (value !== null && typeof value === 'object') {
     const result: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      result[key] = expandEnv(item, env, problems, [...path, key]);
+      // defineProperty keeps a key such as "__proto__" an own property
+      // instead of changing the object's prototype.
+      Object.defineProperty(result, key, {
+        value: expandEnv(item, env, problems, [...path, key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return result;
   }

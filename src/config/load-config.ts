@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { checkReferences } from './check-references.js';
 import { expandEnv, type ExpansionProblem } from './expand-env.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 
@@ -74,14 +75,19 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
 
   const expansionProblems: ExpansionProblem[] = [];
   const expanded = expandEnv(raw ?? {}, env, expansionProblems);
-  const problems: ConfigProblem[] = expansionProblems.map((problem) => ({
+  const problems: ConfigProblem[] = [...expansionProblems, ...checkReferences(expanded)].map((problem) => ({
     file,
     path: formatPath(problem.path),
     message: problem.message,
   }));
 
   const result = configSchema.safeParse(expanded);
-  if (!result.success) problems.push(...zodProblems(file, result.error));
+  if (!result.success) {
+    // A field whose variable is unset already has a problem; the schema's
+    // complaint about the resulting empty string would only repeat it.
+    const reported = new Set(problems.map((problem) => problem.path));
+    problems.push(...zodProblems(file, result.error).filter((problem) => !reported.has(problem.path)));
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const config: Config = {

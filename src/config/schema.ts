@@ -70,27 +70,7 @@ export const configSchema = z
       .prefault({}),
     aliases: z.record(z.string().min(1), aliasSchema).default({}),
   })
-  .strict()
-  .superRefine((config, context) => {
-    for (const [name, alias] of Object.entries(config.aliases)) {
-      if (!(alias.upstream in config.upstreams)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['aliases', name, 'upstream'],
-          message: `names upstream "${alias.upstream}", which is not defined under upstreams`,
-        });
-      }
-      for (const [index, fallback] of alias.fallbacks.entries()) {
-        if (fallback.upstream !== undefined && !(fallback.upstream in config.upstreams)) {
-          context.addIssue({
-            code: 'custom',
-            path: ['aliases', name, 'fallbacks', index, 'upstream'],
-            message: `names upstream "${fallback.upstream}", which is not defined under upstreams`,
-          });
-        }
-      }
-    }
-  });
+  .strict();
 
 export type ThinkingMode = z.infer<typeof thinkingModeSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
