@@ -4,6 +4,15 @@ export const thinkingModeSchema = z.enum(['keep', 'strip', 'separate']);
 
 const durationMs = z.number().int().nonnegative();
 
+/** Prices per million tokens, in any currency, used for cost estimates. */
+export const priceSchema = z
+  .object({
+    inputPerMillion: z.number().nonnegative(),
+    outputPerMillion: z.number().nonnegative(),
+    currency: z.string().min(1).default('USD'),
+  })
+  .strict();
+
 export const upstreamSchema = z
   .object({
     baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
@@ -26,6 +35,7 @@ export const upstreamSchema = z
       })
       .strict()
       .prefault({}),
+    price: priceSchema.optional(),
   })
   .strict();
 
@@ -48,6 +58,7 @@ export const aliasSchema = z
     implicitThinkOpen: z.boolean().default(false),
     emptyAnswerFallback: z.boolean().default(true),
     fallbacks: z.array(fallbackSchema).default([]),
+    price: priceSchema.optional(),
   })
   .strict();
 
@@ -73,6 +84,7 @@ export const configSchema = z
   .strict();
 
 export type ThinkingMode = z.infer<typeof thinkingModeSchema>;
+export type PriceConfig = z.infer<typeof priceSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export type RetryConfig = UpstreamConfig['retry'];
 export type AliasConfig = z.infer<typeof aliasSchema>;
