@@ -62,6 +62,15 @@ export function loadPackFile(file: string): LoadedPack | PackFailure {
   return { name, file, pack: result.data, hash: hashPack(result.data) };
 }
 
+/** sha256 over every pack's name and hash, independent of load order. */
+export function hashPackSet(packs: ReadonlyMap<string, LoadedPack>): string {
+  const setHash = createHash('sha256');
+  for (const [name, loaded] of [...packs].sort(([a], [b]) => a.localeCompare(b))) {
+    setHash.update(`${name}:${loaded.hash}\n`);
+  }
+  return setHash.digest('hex');
+}
+
 /** Loads every pack file in a folder (not recursive). */
 export function loadPackSet(folder: string): PackSet {
   const packs = new Map<string, LoadedPack>();
@@ -86,9 +95,5 @@ export function loadPackSet(folder: string): PackSet {
     else failures.set(result.name, result);
   }
 
-  const setHash = createHash('sha256');
-  for (const [name, loaded] of [...packs].sort(([a], [b]) => a.localeCompare(b))) {
-    setHash.update(`${name}:${loaded.hash}\n`);
-  }
-  return { packs, failures, hash: setHash.digest('hex') };
+  return { packs, failures, hash: hashPackSet(packs) };
 }
