@@ -1,60 +1,79 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from './config/load-config.js';
+import { ConfigError, loadConfig, type Config } from './config/load-config.js';
 import { readServerEnv } from './config/server-env.js';
 import { createLogger } from './logger.js';
-import { loadPackSet } from './packs/load-packs.js';
+import { loadPackSet, type PackSet } from './packs/load-packs.js';
 import { ProxyState } from './proxy/proxy-state.js';
+import { Reloader } from './runtime/reloader.js';
+import { shutdown } from './runtime/shutdown.js';
 import { buildServer } from './server.js';
 
-async function main(): Promise<void> {
-  const env = readServerEnv(process.env);
-  const logger = createLogger({ level: env.logLevel });
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
 
-  let config;
+function loadOrExit(configFile: string): { config: Config; packSet: PackSet } {
+  let config: Config;
   try {
-    config = loadConfig(env.configFile);
+    config = loadConfig(configFile);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
-
-  let packSet;
   try {
-    packSet = loadPackSet(config.packsPath);
+    return { config, packSet: loadPackSet(config.packsPath) };
   } catch (error) {
-    process.stderr.write(`${config.file}: packsDir: cannot read ${config.packsPath}: ${(error as Error).message}\n`);
-    process.exit(1);
+    fail(`${config.file}: packsDir: cannot read ${config.packsPath}: ${(error as Error).message}`);
   }
+}
+
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = readServerEnv(process.env);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const logger = createLogger({ level: env.logLevel });
+  const { config, packSet } = loadOrExit(env.configFile);
   for (const failure of packSet.failures.values()) {
     logger.error({ pack: failure.name, file: failure.file, problem: failure.problem }, 'pack left out');
   }
 
   const state = new ProxyState(config, packSet);
-  const app = buildServer({ state, logger });
+  const app = await buildServer({ state, logger });
+  const reloader = new Reloader({ state, logger: app.log });
   await app.listen({ host: env.host, port: env.port });
+  reloader.start();
   logger.info(
-    { packs: [...packSet.packs.keys()], aliases: Object.keys(config.aliases), config: config.file },
+    { packs: [...packSet.packs.keys()], aliases: Object.keys(config.aliases), config: config.file, packSetHash: packSet.hash },
     'microtune ready',
   );
 
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down');
-    void app.close().then(
-      () => state.close().then(() => process.exit(0)),
-      () => process.exit(1),
+  process.on('SIGHUP', () => reloader.reload('SIGHUP'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const graceMs = state.snapshot.config.server.shutdownGraceMs;
+    logger.info({ signal, graceMs }, 'shutting down');
+    shutdown({ app, state, reloader, graceMs }).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`microtune failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  fail(`microtune failed to start: ${error instanceof Error ? error.message : String(error)}`);
 });

@@ -6,6 +6,7 @@ import { createChatCompletionsHandler } from './proxy/chat-completions.js';
 import type { ProxyState } from './proxy/proxy-state.js';
 import { recordOf } from './proxy/request-record.js';
 import { registerModelRoutes } from './proxy/models.js';
+import { registerAccess } from './access/register-access.js';
 
 const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
 
@@ -15,7 +16,7 @@ export interface ServerOptions {
 }
 
 /** Builds the Fastify app; listening is the caller's job. */
-export function buildServer(options: ServerOptions): FastifyInstance {
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { state } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -28,7 +29,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return typeof offered === 'string' && REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
     },
     return503OnClosing: true,
-    forceCloseConnections: false,
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -59,6 +59,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     });
   });
 
+  await registerAccess(app, state);
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerModelRoutes(app, state);
   app.post('/v1/chat/completions', createChatCompletionsHandler(state));

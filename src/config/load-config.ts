@@ -90,8 +90,11 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
+  // MICROTUNE_API_KEYS (comma-separated) adds proxy keys without editing the file.
+  const envKeys = (env.MICROTUNE_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '');
   const config: Config = {
     ...result.data,
+    auth: { apiKeys: [...result.data.auth.apiKeys, ...envKeys] },
     file,
     packsPath: path.resolve(path.dirname(file), result.data.packsDir),
   };

@@ -69,6 +69,7 @@ export const configSchema = z
       .object({
         bodyLimitBytes: z.number().int().positive().default(32 * 1024 * 1024),
         keepAliveCommentMs: z.number().int().nonnegative().default(5000),
+        shutdownGraceMs: z.number().int().nonnegative().default(10_000),
       })
       .strict()
       .prefault({}),
@@ -80,6 +81,26 @@ export const configSchema = z
       .strict()
       .prefault({}),
     aliases: z.record(z.string().min(1), aliasSchema).default({}),
+    auth: z
+      .object({
+        // Empty strings are dropped, so "${MICROTUNE_API_KEY:-}" leaves auth off when unset.
+        apiKeys: z.array(z.string()).default([]).transform((keys) => keys.filter((key) => key !== '')),
+      })
+      .strict()
+      .prefault({}),
+    cors: z
+      .object({
+        origins: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    rateLimit: z
+      .object({
+        max: z.number().int().nonnegative().default(0),
+        windowMs: z.number().int().positive().default(60_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

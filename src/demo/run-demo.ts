@@ -26,7 +26,7 @@ export async function runDemo(options: { configFile?: string; print?: (line: str
     UPSTREAM_MODEL: 'scripted-demo-model',
   });
   const state = new ProxyState(config, loadPackSet(config.packsPath));
-  const app = buildServer({ state, logger: createLogger({ level: 'warn' }) });
+  const app = await buildServer({ state, logger: createLogger({ level: 'warn' }) });
 
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });

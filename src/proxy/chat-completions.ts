@@ -39,12 +39,14 @@ export function createChatCompletionsHandler(state: ProxyState) {
       }
     });
 
+    state.inFlight.add(abort);
     try {
       await proxyChatCompletion(state, request, reply, record, abort);
     } catch (error) {
       record.error = error;
       throw error;
     } finally {
+      state.inFlight.delete(abort);
       // A hijacked (streamed) reply skips Fastify's onResponse hook, which logs the others.
       if (record.hijacked) record.log(reply.raw.statusCode);
     }
@@ -90,6 +92,7 @@ async function proxyChatCompletion(
     },
   );
 
+  const proxyKeysOn = snapshot.config.auth.apiKeys.length > 0;
   const primary = targets[0]!.client;
   const signal =
     primary.timeouts.totalMs > 0
@@ -101,7 +104,11 @@ async function proxyChatCompletion(
     log: request.log,
     build: (target) => ({
       body: buildUpstreamBody(body, target.model, packMessageJson),
-      headers: buildUpstreamHeaders(request.headers, { apiKey: target.client.apiKey }),
+      headers: buildUpstreamHeaders(request.headers, {
+        apiKey: target.client.apiKey,
+        // With proxy keys on, the client's Authorization carries a proxy key: never forward it.
+        dropClientAuthorization: proxyKeysOn,
+      }),
     }),
   });
   const upstream = sent.response;

@@ -73,6 +73,8 @@ export function buildUpstreamHeaders(
     delete headers['x-api-key'];
   } else if (options.dropClientAuthorization === true) {
     delete headers.authorization;
+    delete headers['api-key'];
+    delete headers['x-api-key'];
   }
   headers['content-type'] = 'application/json';
   headers['accept-encoding'] = 'gzip, deflate, br';

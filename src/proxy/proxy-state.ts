@@ -18,6 +18,8 @@ export interface ProxySnapshot {
 
 export class ProxyState {
   readonly renderCache: RenderCache;
+  /** Abort handles of the chat requests in flight, for shutdown. */
+  readonly inFlight = new Set<AbortController>();
   private current: ProxySnapshot;
 
   constructor(config: Config, packSet: PackSet, renderCache = new RenderCache()) {
@@ -49,6 +51,13 @@ export class ProxyState {
     const loaded: LoadedPack | undefined = snapshot.packSet.packs.get(packName);
     if (loaded !== undefined) return this.renderCache.get(loaded);
     return snapshot.packSet.failures.get(packName);
+  }
+
+  /** Aborts every chat request still in flight; their streams end with an error event. */
+  abortInFlight(reason: string): number {
+    const count = this.inFlight.size;
+    for (const controller of this.inFlight) controller.abort(new Error(reason));
+    return count;
   }
 
   async close(): Promise<void> {

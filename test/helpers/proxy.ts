@@ -67,7 +67,7 @@ export async function startProxy(options: TestProxyOptions): Promise<TestProxy> 
 
   const config = loadConfig(configFile, options.env ?? {});
   const state = new ProxyState(config, loadPackSet(config.packsPath));
-  const app = buildServer({ state, logger: createLogger({ level: 'debug', destination }) });
+  const app = await buildServer({ state, logger: createLogger({ level: 'debug', destination }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -1,0 +1,57 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import { ProxyError } from '../errors/proxy-error.js';
+import type { ProxyState } from '../proxy/proxy-state.js';
+import { checkProxyKey, keyLabel, presentedKey } from './api-keys.js';
+
+/** Paths that stay open without a key: probes and metrics scrapes. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function isOpenPath(url: string): boolean {
+  const path = url.split('?')[0] ?? url;
+  return OPEN_PATHS.has(path) || path === '/playground' || path.startsWith('/playground/');
+}
+
+/**
+ * Registers CORS, proxy keys and the per-key rate limit. CORS and the rate
+ * limit are read once at start-up; keys are read per request, so a reload
+ * that adds or removes a key applies at once.
+ */
+export async function registerAccess(app: FastifyInstance, state: ProxyState): Promise<void> {
+  const { config } = state.snapshot;
+
+  if (config.cors.origins.length > 0) {
+    const origins = config.cors.origins;
+    await app.register(cors, {
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-microtune-thinking', 'x-microtune-user', 'x-microtune-conversation', 'x-stainless-os', 'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout', 'x-stainless-helper-method', 'openai-organization', 'openai-project', 'anthropic-dangerous-direct-browser-access', 'http-referer', 'x-title'],
+      exposedHeaders: ['x-request-id', 'x-microtune-upstream', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests'],
+      maxAge: 600,
+    });
+  }
+
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'OPTIONS' || isOpenPath(request.url)) return;
+    const keys = state.snapshot.config.auth.apiKeys;
+    if (keys.length > 0) checkProxyKey(request.headers, keys);
+  });
+
+  if (config.rateLimit.max > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimit.max,
+      timeWindow: config.rateLimit.windowMs,
+      allowList: (request) => request.method === 'OPTIONS' || isOpenPath(request.url),
+      keyGenerator: (request) => {
+        const key = presentedKey(request.headers);
+        return key !== undefined ? `key:${keyLabel(key)}` : `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, context) =>
+        new ProxyError(
+          `Rate limit of this proxy reached: ${context.max} requests per ${context.after}. Retry after that.`,
+          { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
+        ),
+    });
+  }
+}
