@@ -37,11 +37,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: env.logLevel });
   const { config, packSet } = loadOrExit(env.configFile);
+  const state = new ProxyState(config, packSet);
   for (const failure of packSet.failures.values()) {
+    state.metrics.observePackRejection(failure.name);
     logger.error({ pack: failure.name, file: failure.file, problem: failure.problem }, 'pack left out');
   }
-
-  const state = new ProxyState(config, packSet);
   const app = await buildServer({ state, logger });
   const reloader = new Reloader({ state, logger: app.log });
   await app.listen({ host: env.host, port: env.port });

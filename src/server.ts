@@ -7,6 +7,7 @@ import type { ProxyState } from './proxy/proxy-state.js';
 import { recordOf } from './proxy/request-record.js';
 import { registerModelRoutes } from './proxy/models.js';
 import { registerAccess } from './access/register-access.js';
+import { registerOpsRoutes } from './metrics/ops-routes.js';
 
 const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
 
@@ -60,7 +61,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   await registerAccess(app, state);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  registerOpsRoutes(app, state);
   registerModelRoutes(app, state);
   app.post('/v1/chat/completions', createChatCompletionsHandler(state));
   return app;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { packUnavailable, ProxyError } from '../errors/proxy-error.js';
+import type { Config } from '../config/load-config.js';
 import type { ThinkingMode } from '../config/schema.js';
 import { buildClientHeaders, buildUpstreamHeaders } from './headers.js';
 import { buildUpstreamBody, chooseThinkingMode, parseChatRequest, THINKING_HEADER } from './chat-request.js';
@@ -28,7 +29,7 @@ export interface RelayContext {
 
 export function createChatCompletionsHandler(state: ProxyState) {
   return async function handleChatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const record = new RequestRecord(request);
+    const record = new RequestRecord(request, state.metrics);
     const abort = new AbortController();
     // The response closing before it ended means the client went away: stop
     // the upstream request at once so no tokens are paid for that nobody reads.
@@ -51,6 +52,10 @@ export function createChatCompletionsHandler(state: ProxyState) {
       if (record.hijacked) record.log(reply.raw.statusCode);
     }
   };
+}
+
+function aliasPrice(config: Config, alias: string | null) {
+  return alias !== null && Object.hasOwn(config.aliases, alias) ? config.aliases[alias]?.price : undefined;
 }
 
 async function proxyChatCompletion(
@@ -118,6 +123,7 @@ async function proxyChatCompletion(
   record.retries = sent.retries;
   record.fallbackIndex = sent.fallbackIndex;
   record.upstreamStatus = upstream.status;
+  record.price = aliasPrice(snapshot.config, route.alias) ?? snapshot.config.upstreams[client.name]?.price;
   record.markFirstByte();
   reply.header('x-microtune-upstream', client.name);
 

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config.js';
 import type { LoadedPack, PackFailure, PackSet } from '../packs/load-packs.js';
+import { Metrics } from '../metrics/metrics.js';
 import { RenderCache, type RenderedPack } from '../packs/render-cache.js';
 import { UpstreamClient } from './upstream-client.js';
 
@@ -18,12 +19,14 @@ export interface ProxySnapshot {
 
 export class ProxyState {
   readonly renderCache: RenderCache;
+  readonly metrics: Metrics;
   /** Abort handles of the chat requests in flight, for shutdown. */
   readonly inFlight = new Set<AbortController>();
   private current: ProxySnapshot;
 
-  constructor(config: Config, packSet: PackSet, renderCache = new RenderCache()) {
-    this.renderCache = renderCache;
+  constructor(config: Config, packSet: PackSet, options: { renderCache?: RenderCache; metrics?: Metrics } = {}) {
+    this.renderCache = options.renderCache ?? new RenderCache();
+    this.metrics = options.metrics ?? new Metrics();
     this.current = makeSnapshot(config, packSet, new Map());
     this.prerender(packSet);
   }

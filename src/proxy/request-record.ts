@@ -1,4 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import type { PriceConfig } from '../config/schema.js';
+import { ProxyError } from '../errors/proxy-error.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ModelRoute } from './resolve-model.js';
 
 interface Usage {
@@ -35,11 +38,33 @@ export class RequestRecord {
   fallbackUsed = false;
   retries = 0;
   fallbackIndex = 0;
+  droppedTurns = 0;
+  variant: string | undefined;
+  price: PriceConfig | undefined;
   error: unknown;
+  private readonly metrics: Metrics | undefined;
 
-  constructor(request: FastifyRequest) {
+  constructor(request: FastifyRequest, metrics?: Metrics) {
     this.request = request;
+    this.metrics = metrics;
     records.set(request, this);
+  }
+
+  /** The kind of upstream failure for metrics, or undefined when the upstream did its job. */
+  private upstreamErrorKind(): string | undefined {
+    if (this.outcome === 'upstream_failed') return 'stream_error';
+    if (this.upstreamStatus !== undefined && this.upstreamStatus >= 400) return `status_${this.upstreamStatus}`;
+    if (this.error instanceof ProxyError && this.error.code.startsWith('upstream_')) return this.error.code;
+    return undefined;
+  }
+
+  private estimateCost(): { amount: number; currency: string } | undefined {
+    const usage = this.usage;
+    if (this.price === undefined || usage === null) return undefined;
+    const amount =
+      ((usage.prompt_tokens ?? 0) * this.price.inputPerMillion + (usage.completion_tokens ?? 0) * this.price.outputPerMillion) /
+      1_000_000;
+    return { amount, currency: this.price.currency };
   }
 
   setRoute(route: ModelRoute, stream: boolean): void {
@@ -75,8 +100,32 @@ export class RequestRecord {
       retries: this.retries || undefined,
       fallback: this.fallbackIndex || undefined,
       emptyAnswerFallback: this.fallbackUsed || undefined,
+      droppedTurns: this.droppedTurns || undefined,
+      variant: this.variant,
     };
+    this.observe(status, now);
     if (status >= 500) this.request.log.error({ ...fields, err: this.error }, 'chat request failed');
     else this.request.log.info(fields, 'chat request completed');
+  }
+
+  private observe(status: number, now: number): void {
+    if (this.metrics === undefined) return;
+    const kind = this.upstreamErrorKind();
+    if (kind !== undefined && this.upstream !== undefined) this.metrics.observeUpstreamError(this.upstream, kind);
+    this.metrics.observeRequest({
+      alias: this.alias,
+      upstream: this.upstream,
+      stream: this.stream,
+      status,
+      durationSeconds: (now - this.startedAt) / 1000,
+      ttfbSeconds: this.firstByteAt === undefined ? undefined : (this.firstByteAt - this.startedAt) / 1000,
+      tokensIn: this.usage?.prompt_tokens,
+      tokensOut: this.usage?.completion_tokens,
+      cost: this.estimateCost(),
+      retries: this.retries,
+      fallbackIndex: this.fallbackIndex,
+      droppedTurns: this.droppedTurns,
+      variant: this.variant,
+    });
   }
 }

@@ -41,6 +41,7 @@ export class Reloader {
       const config = loadConfig(current.config.file, this.options.env ?? process.env);
       const merged = mergePackSets(current.packSet, loadPackSet(config.packsPath));
       for (const failure of merged.rejected) {
+        state.metrics.observePackRejection(failure.name);
         logger.error(
           { pack: failure.name, file: failure.file, problem: failure.problem },
           'pack change rejected; the last good version keeps serving',
@@ -67,6 +68,7 @@ export class Reloader {
         logger.error({ err: error }, 'reload failed; the last good version keeps serving');
       }
     }
+    state.metrics.observeReload(result);
     this.options.onReload?.(result);
     this.rewatchIfMoved();
     return result;
