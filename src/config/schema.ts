@@ -58,6 +58,7 @@ export const aliasSchema = z
     implicitThinkOpen: z.boolean().default(false),
     emptyAnswerFallback: z.boolean().default(true),
     fallbacks: z.array(fallbackSchema).default([]),
+    systemMessages: z.enum(['keep', 'merge', 'reject']).default('keep'),
     price: priceSchema.optional(),
   })
   .strict();
@@ -91,6 +92,13 @@ export const configSchema = z
     cors: z
       .object({
         origins: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    reasoningStash: z
+      .object({
+        maxEntries: z.number().int().positive().default(10_000),
+        ttlMs: z.number().int().positive().default(3_600_000),
       })
       .strict()
       .prefault({}),

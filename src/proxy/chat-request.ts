@@ -63,22 +63,26 @@ export function chooseThinkingMode(
   return mode;
 }
 
+type ChatMessage = ChatRequest['messages'][number];
+
 /**
  * Serialises the upstream request: the client's body with the upstream model,
- * the pack's system message first, and the proxy's own fields removed.
+ * `messages` (the client's, possibly rewritten) after the system prefix, and
+ * the proxy's own fields removed. The prefix is the system message already
+ * serialised as JSON; the pack's is made once per pack and spliced in as
+ * text instead of being serialised again with every request.
  */
 export function buildUpstreamBody(
   request: ChatRequest,
   upstreamModel: string,
-  packMessageJson: string | undefined,
+  prefixJson: string | undefined,
+  messages: ChatMessage[] = request.messages,
 ): string {
-  const { microtune_thinking: _thinking, messages, ...rest } = request;
-  if (packMessageJson === undefined) {
+  const { microtune_thinking: _thinking, messages: _messages, ...rest } = request;
+  if (prefixJson === undefined) {
     return JSON.stringify({ ...rest, model: upstreamModel, messages });
   }
-  // The pack message is serialised once per pack and spliced in as text
-  // instead of being serialised again with every request.
   const head = JSON.stringify({ ...rest, model: upstreamModel });
-  const clientMessages = JSON.stringify(messages);
-  return `${head.slice(0, -1)},"messages":[${packMessageJson},${clientMessages.slice(1)}}`;
+  const tail = messages.length === 0 ? ']' : `,${JSON.stringify(messages).slice(1)}`;
+  return `${head.slice(0, -1)},"messages":[${prefixJson}${tail}}`;
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config.js';
 import type { LoadedPack, PackFailure, PackSet } from '../packs/load-packs.js';
+import { MemoryReasoningStash, type ReasoningStash } from '../conversation/reasoning-stash.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RenderCache, type RenderedPack } from '../packs/render-cache.js';
 import { UpstreamClient } from './upstream-client.js';
@@ -20,13 +21,19 @@ export interface ProxySnapshot {
 export class ProxyState {
   readonly renderCache: RenderCache;
   readonly metrics: Metrics;
+  readonly reasoningStash: ReasoningStash;
   /** Abort handles of the chat requests in flight, for shutdown. */
   readonly inFlight = new Set<AbortController>();
   private current: ProxySnapshot;
 
-  constructor(config: Config, packSet: PackSet, options: { renderCache?: RenderCache; metrics?: Metrics } = {}) {
+  constructor(
+    config: Config,
+    packSet: PackSet,
+    options: { renderCache?: RenderCache; metrics?: Metrics; reasoningStash?: ReasoningStash } = {},
+  ) {
     this.renderCache = options.renderCache ?? new RenderCache();
     this.metrics = options.metrics ?? new Metrics();
+    this.reasoningStash = options.reasoningStash ?? new MemoryReasoningStash(config.reasoningStash);
     this.current = makeSnapshot(config, packSet, new Map());
     this.prerender(packSet);
   }

@@ -55,6 +55,7 @@ export async function relayJson(context: RelayContext, client: UpstreamClient): 
     throw upstreamBadResponse(client.name, `the body is not JSON: ${quote(text) || '(empty body)'}`);
   }
 
+  if (context.stash !== undefined) await stashToolCallReasoning(context, parsed);
   const result = transformCompletion(parsed, {
     mode: context.thinking,
     implicitThinkOpen: context.route.implicitThinkOpen,
@@ -75,4 +76,24 @@ export async function relayJson(context: RelayContext, client: UpstreamClient): 
     .code(context.upstream.status)
     .header('content-type', 'application/json; charset=utf-8')
     .send(JSON.stringify(result.body));
+}
+
+/** Keeps the reasoning of tool-call answers, which the client will not see, for the follow-up request. */
+async function stashToolCallReasoning(context: RelayContext, body: unknown): Promise<void> {
+  const choices = (body as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return;
+  for (const choice of choices) {
+    const message = (choice as { message?: Record<string, unknown> } | null)?.message;
+    if (message === undefined || message === null || !Array.isArray(message.tool_calls)) continue;
+    const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : message.reasoning;
+    if (typeof reasoning !== 'string' || reasoning === '') continue;
+    const ids = message.tool_calls
+      .map((call) => (call as { id?: unknown } | null)?.id)
+      .filter((id): id is string => typeof id === 'string' && id !== '');
+    try {
+      await context.stash?.set(ids, reasoning);
+    } catch (error) {
+      context.request.log.warn({ err: error }, 'could not stash tool-call reasoning');
+    }
+  }
 }

@@ -52,6 +52,14 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
     implicitThinkOpen: context.route.implicitThinkOpen,
     emptyAnswerFallback: context.route.emptyAnswerFallback,
     responseModel: context.clientModel,
+    onToolCallReasoning:
+      context.stash === undefined
+        ? undefined
+        : (reasoning, ids) => {
+            context.stash?.set(ids, reasoning).catch((error: unknown) => {
+              context.request.log.warn({ err: error }, 'could not stash tool-call reasoning');
+            });
+          },
     onFallback: (index) => {
       record.fallbackUsed = true;
       context.request.log.warn({ choice: index }, 'upstream sent reasoning but no content; the reasoning was sent as the answer');

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config.js';
 import type { ThinkingMode } from '../config/schema.js';
+import type { SystemMessagePolicy } from '../conversation/system-policy.js';
 import { invalidRequest, modelNotFound } from '../errors/proxy-error.js';
 
 /** Where a request goes and what is done to it, decided from its `model`. */
@@ -12,6 +13,7 @@ export interface ModelRoute {
   thinking: ThinkingMode;
   implicitThinkOpen: boolean;
   emptyAnswerFallback: boolean;
+  systemMessages: SystemMessagePolicy;
   /** Upstream and model pairs tried in order after the first one fails. */
   fallbacks: { upstreamName: string; upstreamModel: string }[];
 }
@@ -35,6 +37,7 @@ export function resolveModel(model: string, config: Config): ModelRoute {
       thinking: alias.thinking,
       implicitThinkOpen: alias.implicitThinkOpen,
       emptyAnswerFallback: alias.emptyAnswerFallback,
+      systemMessages: alias.systemMessages,
       fallbacks: alias.fallbacks.map((fallback) => ({
         upstreamName: fallback.upstream ?? alias.upstream,
         upstreamModel: fallback.model ?? alias.model,
@@ -68,6 +71,7 @@ export function resolveModel(model: string, config: Config): ModelRoute {
     thinking: 'keep',
     implicitThinkOpen: false,
     emptyAnswerFallback: true,
+    systemMessages: 'keep',
     fallbacks: [],
   };
 }

@@ -26,6 +26,11 @@ export interface ChatStreamTransformOptions extends ThinkingFilterOptions {
   onFallback?: (index: number) => void;
   /** Maximum characters of one unfinished event held in memory. A larger event ends the stream with an error event. */
   maxEventChars?: number;
+  /**
+   * Called when a choice that made tool calls finishes, with the upstream reasoning-field
+   * text of that choice and the tool call ids, so the reasoning can be sent back with them.
+   */
+  onToolCallReasoning?: (reasoning: string, toolCallIds: string[]) => void;
 }
 
 interface ChoiceState {
@@ -33,6 +38,8 @@ interface ChoiceState {
   /** True once the choice got a finish_reason, or once `[DONE]` flushed it. */
   finished: boolean;
   fallbackReported: boolean;
+  /** Upstream reasoning-field text and tool call ids, collected only with `onToolCallReasoning`. */
+  toolCallReasoning: { reasoning: string[]; toolCallIds: string[] } | undefined;
 }
 
 interface ChoiceResult {
@@ -53,6 +60,7 @@ export class ChatStreamTransform {
   private readonly mode: ThinkingMode;
   private readonly responseModel: string | undefined;
   private readonly onFallback: ((index: number) => void) | undefined;
+  private readonly onToolCallReasoning: ChatStreamTransformOptions['onToolCallReasoning'];
   private readonly maxEventChars: number;
 
   private readonly decoder = new TextDecoder('utf-8');
@@ -83,6 +91,7 @@ export class ChatStreamTransform {
     this.mode = options.mode;
     this.responseModel = options.responseModel;
     this.onFallback = options.onFallback;
+    this.onToolCallReasoning = options.onToolCallReasoning;
     this.maxEventChars = options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
     this.parser = createParser({
       onEvent: (message) => this.handleEvent(message),
@@ -162,7 +171,7 @@ export class ChatStreamTransform {
   /**
    * Handles an upstream failure in the middle of the stream and returns an
    * `upstream_stream_error` error event. Returns '' when the stream already ended with
-   * `[DONE]` or an error event. Text still held by the filters is dropped.
+   * `[DONE]` or an error event. Text still held by the filters is released first, as at the end of the answer.
    */
   fail(message: string): string {
     if (this.closed) {
@@ -171,6 +180,7 @@ export class ChatStreamTransform {
     this.closed = true;
 
     if (!this.upstreamDone && !this.errorSent) {
+      this.flushUnfinishedChoices();
       this.output.push(
         this.errorEvent({
           message: `Upstream stream failed: ${message}`,
@@ -345,6 +355,7 @@ export class ChatStreamTransform {
   private filterDelta(index: number, state: ChoiceState, input: JsonObject, finishReason: string | null): FilterOutput {
     const released: FilterOutput = { content: '', reasoning: '' };
     const reasoningText = readReasoningText(input);
+    if (state.toolCallReasoning !== undefined) collectToolCallReasoning(state.toolCallReasoning, input, reasoningText);
     if (reasoningText !== null) {
       appendOutput(released, state.filter.pushReasoning(reasoningText));
     }
@@ -355,6 +366,7 @@ export class ChatStreamTransform {
       appendOutput(released, state.filter.finish(finishReason));
       state.finished = true;
       this.reportFallback(index, state);
+      this.reportToolCallReasoning(state);
     }
     return released;
   }
@@ -362,7 +374,12 @@ export class ChatStreamTransform {
   private choiceState(index: number): ChoiceState {
     let state = this.choices.get(index);
     if (state === undefined) {
-      state = { filter: new ThinkingFilter(this.filterOptions), finished: false, fallbackReported: false };
+      state = {
+        filter: new ThinkingFilter(this.filterOptions),
+        finished: false,
+        fallbackReported: false,
+        toolCallReasoning: this.onToolCallReasoning === undefined ? undefined : { reasoning: [], toolCallIds: [] },
+      };
       this.choices.set(index, state);
     }
     return state;
@@ -373,6 +390,13 @@ export class ChatStreamTransform {
       state.fallbackReported = true;
       this.onFallback?.(index);
     }
+  }
+
+  private reportToolCallReasoning(state: ChoiceState): void {
+    const collected = state.toolCallReasoning;
+    if (collected === undefined || collected.toolCallIds.length === 0) return;
+    const reasoning = collected.reasoning.join('');
+    if (reasoning !== '') this.onToolCallReasoning?.(reasoning, collected.toolCallIds);
   }
 
   private rememberChunkBase(chunk: JsonObject): void {
@@ -386,16 +410,40 @@ export class ChatStreamTransform {
   }
 
   /**
-   * Forwards `[DONE]`. Choices without a finish_reason are flushed first, so their held
-   * text reaches the client, but no finish_reason is added for them.
+   * Handles the upstream's `[DONE]`. It is forwarded only when every choice got a
+   * finish_reason (or none arrived at all); otherwise the answer is incomplete, so the
+   * client gets the held text and an `upstream_incomplete` error event instead. After an
+   * error event nothing more is sent, because the client already knows the answer failed.
    */
   private handleDone(): void {
     this.upstreamDone = true;
-    if (!this.errorSent) {
+    if (this.errorSent) {
+      return;
+    }
+    const unfinished = this.unfinishedChoices();
+    if (unfinished.length > 0) {
       this.flushUnfinishedChoices();
+      this.output.push(
+        this.errorEvent({
+          message: `The upstream sent [DONE] before finishing the answer (choice ${unfinished.join(', ')} got no finish_reason).`,
+          type: 'upstream_error',
+          code: 'upstream_incomplete',
+        }),
+      );
+      return;
     }
     this.output.push(DONE_EVENT);
     this.doneSent = true;
+  }
+
+  private unfinishedChoices(): number[] {
+    const unfinished: number[] = [];
+    for (const [index, state] of this.choices) {
+      if (!state.finished) {
+        unfinished.push(index);
+      }
+    }
+    return unfinished;
   }
 
   private flushUnfinishedChoices(): void {
@@ -407,6 +455,7 @@ export class ChatStreamTransform {
       const released = state.filter.finish(null);
       state.finished = true;
       this.reportFallback(index, state);
+      this.reportToolCallReasoning(state);
       const delta = buildDelta({}, released, this.mode);
       if (Object.keys(delta).length > 0) {
         choices.push({ index, delta, finish_reason: null });
@@ -423,15 +472,13 @@ export class ChatStreamTransform {
     this.output.push(encodeEvent(JSON.stringify(chunk)));
   }
 
-  /** Returns `[DONE]` when every choice finished, and an `upstream_incomplete` error event otherwise. */
+  /**
+   * Returns `[DONE]` when every choice finished, and an `upstream_incomplete` error event
+   * otherwise. Text the filters still hold is released first through `finish(null)`, which
+   * keeps an unclosed thinking block out of the content.
+   */
   private endingForEof(): string {
-    const unfinished: number[] = [];
-    for (const [index, state] of this.choices) {
-      if (!state.finished) {
-        unfinished.push(index);
-      }
-    }
-
+    const unfinished = this.unfinishedChoices();
     if (this.choices.size > 0 && unfinished.length === 0) {
       if (this.doneSent) {
         return '';
@@ -440,7 +487,7 @@ export class ChatStreamTransform {
       return DONE_EVENT;
     }
 
-    // Text still held by the filter of an unfinished choice is dropped, because it may be thinking.
+    this.flushUnfinishedChoices();
     const detail =
       this.choices.size === 0
         ? 'no chunk with choices arrived'
@@ -453,6 +500,10 @@ export class ChatStreamTransform {
   }
 
   private forwardUpstreamError(data: string, parsed: unknown): void {
+    if (!this.errorSent) {
+      // Text already sent stays sent; text still held is released before the error.
+      this.flushUnfinishedChoices();
+    }
     this.errorSent = true;
     this.output.push(upstreamErrorEvent(data, parsed));
   }
@@ -572,4 +623,16 @@ function upstreamErrorEvent(data: string, parsed: unknown): string {
 
   const message = data.trim() === '' ? 'The upstream sent an error event without a message.' : data;
   return encodeErrorEvent({ message, type: 'upstream_error' });
+}
+
+function collectToolCallReasoning(
+  collected: { reasoning: string[]; toolCallIds: string[] },
+  delta: JsonObject,
+  reasoningText: string | null,
+): void {
+  if (reasoningText !== null && reasoningText !== '') collected.reasoning.push(reasoningText);
+  if (!Array.isArray(delta.tool_calls)) return;
+  for (const call of delta.tool_calls) {
+    if (isJsonObject(call) && typeof call.id === 'string' && call.id !== '') collected.toolCallIds.push(call.id);
+  }
 }

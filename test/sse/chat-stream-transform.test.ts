@@ -411,7 +411,7 @@ describe('ChatStreamTransform endings', () => {
     expect(transform.fail('late')).toBe('');
   });
 
-  it('flushes held text of an unfinished choice at [DONE]', () => {
+  it('reports an unfinished choice at [DONE] as incomplete', () => {
     const output = runTransform([sseText([deltaJson({ role: 'assistant', content: '<thi' }), '[DONE]'])], {
       mode: 'strip',
       responseModel: 'alias',
@@ -426,7 +426,16 @@ describe('ChatStreamTransform endings', () => {
       model: 'alias',
       choices: [{ index: 0, delta: { content: '<thi' }, finish_reason: null }],
     });
-    expect(events[2]?.data).toBe('[DONE]');
+    expect((events[2]?.data as { error: { code: string } }).error.code).toBe('upstream_incomplete');
+    expect(output).not.toContain('data: [DONE]');
+  });
+
+  it('sends no [DONE] after an upstream error event', () => {
+    const stream = sseText([deltaJson({ role: 'assistant', content: '部分' }), '{"error":{"message":"quota exceeded"}}', '[DONE]']);
+    const output = runTransform([stream], { mode: 'strip' });
+
+    expect(output).toContain('quota exceeded');
+    expect(output).not.toContain('data: [DONE]');
   });
 
   it('drops events and comments after [DONE]', () => {
