@@ -27,7 +27,7 @@ export async function registerAccess(app: FastifyInstance, state: ProxyState): P
       origin: origins.includes('*') ? '*' : origins,
       methods: ['GET', 'POST', 'OPTIONS'],
       allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-microtune-thinking', 'x-microtune-user', 'x-microtune-conversation', 'x-stainless-os', 'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout', 'x-stainless-helper-method', 'openai-organization', 'openai-project', 'anthropic-dangerous-direct-browser-access', 'http-referer', 'x-title'],
-      exposedHeaders: ['x-request-id', 'x-microtune-upstream', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests'],
+      exposedHeaders: ['x-request-id', 'x-microtune-upstream', 'x-microtune-variant', 'x-microtune-dropped-turns', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests'],
       maxAge: 600,
     });
   }

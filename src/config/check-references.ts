@@ -37,6 +37,16 @@ export function checkReferences(raw: unknown): ExpansionProblem[] {
         message: `names upstream "${String(upstream)}", which is not defined under upstreams`,
       });
     }
+    if (alias.pack !== undefined && alias.variants !== undefined) {
+      problems.push({ path: ['aliases', aliasName, 'variants'], message: 'an alias names either one pack or variants, not both' });
+    }
+    const summarizer = isRecord(alias.context) && isRecord(alias.context.summarizer) ? alias.context.summarizer : undefined;
+    if (summarizer !== undefined && !known(summarizer.upstream ?? 'default')) {
+      problems.push({
+        path: ['aliases', aliasName, 'context', 'summarizer', 'upstream'],
+        message: `names upstream "${String(summarizer.upstream)}", which is not defined under upstreams`,
+      });
+    }
     if (!Array.isArray(alias.fallbacks)) continue;
     for (const [index, fallback] of alias.fallbacks.entries()) {
       if (isRecord(fallback) && fallback.upstream !== undefined && !known(fallback.upstream)) {

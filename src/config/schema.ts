@@ -49,6 +49,33 @@ const fallbackSchema = z
     message: 'a fallback names an upstream, a model or both',
   });
 
+const contextSchema = z
+  .object({
+    /** The upstream model's window minus room for the answer, in tokens. */
+    budgetTokens: z.number().int().positive(),
+    /** Share of the budget the conversation is cut down to once it overflows. */
+    lowWaterRatio: z.number().gt(0).max(1).default(0.7),
+    /** Counts are estimates for non-OpenAI models; this share is added to every count. */
+    safetyMargin: z.number().min(0).max(1).default(0.1),
+    strategy: z.enum(['trim', 'summarize']).default('trim'),
+    summarizer: z
+      .object({
+        upstream: z.string().min(1).optional(),
+        model: z.string().min(1).optional(),
+        maxTokens: z.number().int().positive().default(400),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const variantSchema = z
+  .object({
+    pack: z.string().min(1),
+    weight: z.number().positive().default(1),
+  })
+  .strict();
+
 export const aliasSchema = z
   .object({
     pack: z.string().min(1).optional(),
@@ -59,6 +86,9 @@ export const aliasSchema = z
     emptyAnswerFallback: z.boolean().default(true),
     fallbacks: z.array(fallbackSchema).default([]),
     systemMessages: z.enum(['keep', 'merge', 'reject']).default('keep'),
+    context: contextSchema.optional(),
+    /** Pack variants of an experiment; each conversation sticks to one, chosen by weight. */
+    variants: z.array(variantSchema).min(2, 'an experiment needs at least two variants').optional(),
     price: priceSchema.optional(),
   })
   .strict();
@@ -114,6 +144,8 @@ export const configSchema = z
 
 export type ThinkingMode = z.infer<typeof thinkingModeSchema>;
 export type PriceConfig = z.infer<typeof priceSchema>;
+export type ContextConfig = z.infer<typeof contextSchema>;
+export type VariantConfig = z.infer<typeof variantSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export type RetryConfig = UpstreamConfig['retry'];
 export type AliasConfig = z.infer<typeof aliasSchema>;

@@ -6,6 +6,8 @@ import { buildClientHeaders, buildUpstreamHeaders } from './headers.js';
 import { reattachReasoning } from '../conversation/reattach-reasoning.js';
 import type { ReasoningStash } from '../conversation/reasoning-stash.js';
 import { applySystemPolicy } from '../conversation/system-policy.js';
+import { chooseVariant, conversationKey, CONVERSATION_HEADER } from '../conversation/choose-variant.js';
+import { fitContext, type FitContextOptions } from './fit-context.js';
 import type { RenderedPack } from '../packs/render-cache.js';
 import {
   buildUpstreamBody,
@@ -70,15 +72,23 @@ function aliasPrice(config: Config, alias: string | null) {
   return alias !== null && Object.hasOwn(config.aliases, alias) ? config.aliases[alias]?.price : undefined;
 }
 
-/** Returns the rendered pack of the route, or throws 503 naming why it is unavailable. */
-function renderedPackOf(state: ProxyState, route: ModelRoute, clientModel: string): RenderedPack | undefined {
-  if (route.packName === undefined) return undefined;
-  const rendered = state.rendered(route.packName);
+/** Picks the pack: the alias's own, or for an experiment the variant this conversation sticks to. */
+function choosePackName(route: ModelRoute, request: FastifyRequest, body: ChatRequest): { packName: string | undefined; variant: string | undefined } {
+  if (route.variants === undefined) return { packName: route.packName, variant: undefined };
+  const key = conversationKey(request.headers[CONVERSATION_HEADER], body.messages);
+  const variant = chooseVariant(route.variants, key);
+  return { packName: variant.pack, variant: variant.pack };
+}
+
+/** Returns the rendered pack, or throws 503 naming why it is unavailable. */
+function renderedPackOf(state: ProxyState, packName: string | undefined, label: string): RenderedPack | undefined {
+  if (packName === undefined) return undefined;
+  const rendered = state.rendered(packName);
   if (rendered === undefined) {
-    throw packUnavailable(route.alias ?? clientModel, route.packName, 'no pack file of that name exists');
+    throw packUnavailable(label, packName, 'no pack file of that name exists');
   }
   if ('problem' in rendered) {
-    throw packUnavailable(route.alias ?? clientModel, route.packName, `${rendered.file}: ${rendered.problem}`);
+    throw packUnavailable(label, packName, `${rendered.file}: ${rendered.problem}`);
   }
   return rendered;
 }
@@ -87,20 +97,24 @@ function renderedPackOf(state: ProxyState, route: ModelRoute, clientModel: strin
 interface PreparedMessages {
   prefixJson: string | undefined;
   messages: ChatRequest['messages'];
+  droppedTurns: number;
 }
 
 async function prepareMessages(
-  state: ProxyState,
-  route: ModelRoute,
-  body: ChatRequest,
-  pack: RenderedPack | undefined,
+  options: Omit<FitContextOptions, 'messages'> & { body: ChatRequest },
 ): Promise<PreparedMessages> {
-  const { messages } = await reattachReasoning(body.messages, state.reasoningStash);
-  const policy = applySystemPolicy(messages, route.systemMessages, pack?.text);
+  const { state, route, pack, body } = options;
+  const { messages: withReasoning } = await reattachReasoning(body.messages, state.reasoningStash);
+  const fitted = await fitContext({ ...options, messages: withReasoning });
+  const policy = applySystemPolicy(fitted.messages, route.systemMessages, pack?.text);
   if (policy.mergedSystem !== undefined) {
-    return { prefixJson: JSON.stringify({ role: 'system', content: policy.mergedSystem }), messages: policy.messages };
+    return {
+      prefixJson: JSON.stringify({ role: 'system', content: policy.mergedSystem }),
+      messages: policy.messages,
+      droppedTurns: fitted.droppedTurns,
+    };
   }
-  return { prefixJson: pack?.messageJson, messages: policy.messages };
+  return { prefixJson: pack?.messageJson, messages: policy.messages, droppedTurns: fitted.droppedTurns };
 }
 
 function resolveTargets(snapshot: ProxySnapshot, route: ModelRoute): UpstreamTarget[] {
@@ -131,8 +145,13 @@ async function proxyChatCompletion(
   const thinking = chooseThinkingMode(route.thinking, request.headers[THINKING_HEADER], body);
   record.setRoute(route, body.stream === true);
 
-  const pack = renderedPackOf(state, route, body.model);
-  const prepared = await prepareMessages(state, route, body, pack);
+  const { packName, variant } = choosePackName(route, request, body);
+  if (variant !== undefined) {
+    record.pack = packName;
+    record.variant = variant;
+    reply.header('x-microtune-variant', variant);
+  }
+  const pack = renderedPackOf(state, packName, route.alias ?? body.model);
   const targets = resolveTargets(snapshot, route);
   const proxyKeysOn = snapshot.config.auth.apiKeys.length > 0;
   const primary = targets[0]!.client;
@@ -140,6 +159,20 @@ async function proxyChatCompletion(
     primary.timeouts.totalMs > 0
       ? AbortSignal.any([abort.signal, AbortSignal.timeout(primary.timeouts.totalMs)])
       : abort.signal;
+  const prepared = await prepareMessages({
+    state,
+    snapshot,
+    route,
+    request,
+    body,
+    pack,
+    signal,
+    dropClientAuthorization: proxyKeysOn,
+  });
+  if (route.context !== undefined) {
+    record.droppedTurns = prepared.droppedTurns;
+    reply.header('x-microtune-dropped-turns', String(prepared.droppedTurns));
+  }
 
   const sent = await sendWithRetries({
     targets,

@@ -1,6 +1,8 @@
 import type { Config } from '../config/load-config.js';
 import type { LoadedPack, PackFailure, PackSet } from '../packs/load-packs.js';
+import { MessageTokenCounter } from '../conversation/message-tokens.js';
 import { MemoryReasoningStash, type ReasoningStash } from '../conversation/reasoning-stash.js';
+import { MemoryRecapStore, type RecapStore } from '../conversation/recap.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RenderCache, type RenderedPack } from '../packs/render-cache.js';
 import { UpstreamClient } from './upstream-client.js';
@@ -22,6 +24,8 @@ export class ProxyState {
   readonly renderCache: RenderCache;
   readonly metrics: Metrics;
   readonly reasoningStash: ReasoningStash;
+  readonly recapStore: RecapStore;
+  readonly tokenCounter = new MessageTokenCounter();
   /** Abort handles of the chat requests in flight, for shutdown. */
   readonly inFlight = new Set<AbortController>();
   private current: ProxySnapshot;
@@ -29,11 +33,12 @@ export class ProxyState {
   constructor(
     config: Config,
     packSet: PackSet,
-    options: { renderCache?: RenderCache; metrics?: Metrics; reasoningStash?: ReasoningStash } = {},
+    options: { renderCache?: RenderCache; metrics?: Metrics; reasoningStash?: ReasoningStash; recapStore?: RecapStore } = {},
   ) {
     this.renderCache = options.renderCache ?? new RenderCache();
     this.metrics = options.metrics ?? new Metrics();
     this.reasoningStash = options.reasoningStash ?? new MemoryReasoningStash(config.reasoningStash);
+    this.recapStore = options.recapStore ?? new MemoryRecapStore();
     this.current = makeSnapshot(config, packSet, new Map());
     this.prerender(packSet);
   }

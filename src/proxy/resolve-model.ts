@@ -1,5 +1,5 @@
 import type { Config } from '../config/load-config.js';
-import type { ThinkingMode } from '../config/schema.js';
+import type { ContextConfig, ThinkingMode, VariantConfig } from '../config/schema.js';
 import type { SystemMessagePolicy } from '../conversation/system-policy.js';
 import { invalidRequest, modelNotFound } from '../errors/proxy-error.js';
 
@@ -14,6 +14,8 @@ export interface ModelRoute {
   implicitThinkOpen: boolean;
   emptyAnswerFallback: boolean;
   systemMessages: SystemMessagePolicy;
+  context: ContextConfig | undefined;
+  variants: VariantConfig[] | undefined;
   /** Upstream and model pairs tried in order after the first one fails. */
   fallbacks: { upstreamName: string; upstreamModel: string }[];
 }
@@ -38,6 +40,8 @@ export function resolveModel(model: string, config: Config): ModelRoute {
       implicitThinkOpen: alias.implicitThinkOpen,
       emptyAnswerFallback: alias.emptyAnswerFallback,
       systemMessages: alias.systemMessages,
+      context: alias.context,
+      variants: alias.variants,
       fallbacks: alias.fallbacks.map((fallback) => ({
         upstreamName: fallback.upstream ?? alias.upstream,
         upstreamModel: fallback.model ?? alias.model,
@@ -72,6 +76,8 @@ export function resolveModel(model: string, config: Config): ModelRoute {
     implicitThinkOpen: false,
     emptyAnswerFallback: true,
     systemMessages: 'keep',
+    context: undefined,
+    variants: undefined,
     fallbacks: [],
   };
 }

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { contentText } from './system-policy.js';
+
+type Message = Record<string, unknown> & { role: string };
+
+/** Cached recaps by a hash of the dropped messages; shared through Redis when configured. */
+export interface RecapStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, recap: string): Promise<void>;
+}
+
+export class MemoryRecapStore implements RecapStore {
+  private readonly cache = new LRUCache<string, string>({ max: 2_000, ttl: 24 * 3_600_000 });
+
+  async get(key: string): Promise<string | undefined> {
+    return this.cache.get(key);
+  }
+
+  async set(key: string, recap: string): Promise<void> {
+    this.cache.set(key, recap);
+  }
+}
+
+export function recapKey(dropped: Message[]): string {
+  return createHash('sha256').update(JSON.stringify(dropped)).digest('hex');
+}
+
+/** True when at least a fifth of the letters are CJK, so the recap instructions are written in Chinese. */
+export function isMostlyChinese(text: string): boolean {
+  const letters = text.match(/[\p{L}]/gu)?.length ?? 0;
+  const cjk = text.match(/[\p{Script=Han}]/gu)?.length ?? 0;
+  return letters > 0 && cjk / letters >= 0.2;
+}
+
+function transcript(dropped: Message[]): string {
+  return dropped
+    .filter((message) => message.role === 'user' || message.role === 'assistant')
+    .map((message) => `${message.role}: ${contentText(message.content)}`)
+    .filter((line) => !line.endsWith(': '))
+    .join('\n\n');
+}
+
+/** The chat messages of the request that asks the model for a recap. */
+export function buildRecapRequest(dropped: Message[], maxTokens: number): { role: string; content: string }[] {
+  const text = transcript(dropped);
+  const instructions = isMostlyChinese(text)
+    ? `下面是一段角色扮演对话较早的部分。请用对话本身的语言写一段简短的前情提要（不超过 ${maxTokens} 个词元）：人物和他们的关系、已经发生的事、尚未了结的线索和约定。只写提要本身，不要评论，不要写内心独白。`
+    : `Below is the earlier part of a role-play conversation. Write a short recap of it in the conversation's own language (at most ${maxTokens} tokens): the characters and their relationships, what has happened, open threads and promises. Write only the recap, no commentary and no inner monologue.`;
+  return [
+    { role: 'system', content: instructions },
+    { role: 'user', content: text },
+  ];
+}
+
+/** The system message that stands in for the dropped turns. */
+export function recapMessage(recap: string, droppedTurns: number): { role: 'system'; content: string } {
+  const content = isMostlyChinese(recap)
+    ? `前情提要（较早的 ${droppedTurns} 轮对话已省略）：\n${recap}`
+    : `Recap of the earlier conversation (${droppedTurns} turns omitted):\n${recap}`;
+  return { role: 'system', content };
+}
