@@ -6,6 +6,7 @@ import { createChatCompletionsHandler } from './proxy/chat-completions.js';
 import type { ProxyState } from './proxy/proxy-state.js';
 import { recordOf } from './proxy/request-record.js';
 import { registerModelRoutes } from './proxy/models.js';
+import { registerAliasDetailsRoute } from './proxy/alias-details.js';
 import { registerAccess } from './access/register-access.js';
 import { registerOpsRoutes } from './metrics/ops-routes.js';
 
@@ -63,6 +64,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await registerAccess(app, state);
   registerOpsRoutes(app, state);
   registerModelRoutes(app, state);
+  registerAliasDetailsRoute(app, state);
   app.post('/v1/chat/completions', createChatCompletionsHandler(state));
   return app;
 }
