@@ -9,7 +9,7 @@ import { SCRIPTED_TEXT, startScriptedUpstream } from './scripted-upstream.js';
 
 export const DEMO_ALIAS = 'intern-doctor';
 const DEMO_QUESTION = '（我是 12 床的病人）医生，你看起来好年轻，今晚是你第一次值夜班吗？';
-const PREVIEW_LINES = 12;
+const PREVIEW_LINES = 8;
 
 /**
  * Runs the offline demo: the shipped config and packs, a scripted upstream
@@ -43,9 +43,11 @@ export async function runDemo(options: { configFile?: string; print?: (line: str
     const systemText = typeof system?.content === 'string' ? system.content : '';
     print('');
     print(`== What the upstream received (model "${received?.model}", ${received?.messages.length} messages)`);
-    print(`messages[0] (${system?.role}, the rendered pack, ${systemText.length} characters), first ${PREVIEW_LINES} lines:`);
-    for (const line of systemText.split('\n').slice(0, PREVIEW_LINES)) print(`  | ${line}`);
+    const lines = systemText.split('\n');
+    print(`messages[0] (${system?.role}, the rendered pack: ${systemText.length} characters, ${lines.length} lines), first and last ${PREVIEW_LINES} lines:`);
+    for (const line of lines.slice(0, PREVIEW_LINES)) print(`  | ${line}`);
     print('  | ...');
+    for (const line of lines.slice(-PREVIEW_LINES)) print(`  | ${line}`);
     print(`messages[1] (${received?.messages[1]?.role}): ${String(received?.messages[1]?.content)}`);
 
     print('');
