@@ -45,7 +45,8 @@ EXPOSE 8787
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + (process.env.PORT || 8787) + '/healthz', { timeout: 4000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1))"]
 
-# The server closes its listener and exits 0 on SIGTERM. Run it with --init
-# (podman, docker) or `init: true` (compose) so signals reach it through an init process.
+# On SIGTERM the server stops accepting requests, gives those in flight
+# server.shutdownGraceMs (default 10 s) to finish, and exits 0. Run it with
+# --init (or `init: true` in compose) and a stop timeout above that grace period.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]
