@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planBudget, type BudgetInput } from '../../src/conversation/plan-budget.js';
-import { countTurns, seededRandom, type ChatMessage } from './support.js';
+import { countTurns, seededRandom, splitToolPairs, type ChatMessage } from './support.js';
 
 /** A message together with the token count the test assigns to it. */
 type Sized = [ChatMessage, number];
@@ -46,25 +46,6 @@ function toolTurn(index: number, tokens: number): Sized[] {
     [{ role: 'tool', tool_call_id: second, content: '苏州：多云，二十度' }, tokens],
     assistant(`第${index}轮：苏州多云，更适合出门。`, tokens),
   ];
-}
-
-/** Problems with tool calls in `kept`: a result without its call, or a call without all of its results. */
-function splitToolPairs(kept: ChatMessage[]): string[] {
-  const problems: string[] = [];
-  const calledIds = new Set<string>();
-  for (const [index, message] of kept.entries()) {
-    if (message.role === 'assistant' && Array.isArray(message.tool_calls)) {
-      for (const call of message.tool_calls as { id: string }[]) {
-        calledIds.add(call.id);
-        const answered = kept.slice(index + 1).some((later) => later.role === 'tool' && later.tool_call_id === call.id);
-        if (!answered) problems.push(`call ${call.id} has no result`);
-      }
-    }
-    if (message.role === 'tool' && !calledIds.has(String(message.tool_call_id))) {
-      problems.push(`result ${String(message.tool_call_id)} has no call before it`);
-    }
-  }
-  return problems;
 }
 
 describe('planBudget', () => {

@@ -46,11 +46,24 @@ function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
 }
 
-/** One sentence of role-play narration, built from the word lists above. */
+const SAYINGS = [
+  '这条路白天好走，夜里得提着灯',
+  '账先记着，等你回来再算',
+  '那位客人住了三天，一句话也没多说',
+  '渡口的船今天只开到申时',
+  '要是看见穿青衣的姑娘，替我带句好',
+  '老槐树底下埋着的，不过是几坛酒',
+];
+
+/** One sentence of role-play narration or speech, built from the word lists above. */
 function sentence(random: () => number): string {
+  const person = pick(random, PEOPLE);
+  const kind = Math.floor(random() * 3);
+  if (kind === 0) return `“${pick(random, SAYINGS)}。”${person}说。`;
+  if (kind === 1) return `${pick(random, PLACES)}里放着${pick(random, THINGS)}，${person}看了${1 + Math.floor(random() * 9)}眼才认出来。`;
   const action = pick(random, ACTIONS);
   const object = action === '从袖子里取出' ? pick(random, THINGS) : '';
-  return `${pick(random, WEATHER)}，${pick(random, PEOPLE)}在${pick(random, PLACES)}${action}${object}。`;
+  return `${pick(random, WEATHER)}，${person}在${pick(random, PLACES)}${action}${object}。`;
 }
 
 /** Chinese narration of about `sentences` sentences; the same random state gives the same text. */
@@ -60,10 +73,10 @@ export function chineseText(random: () => number, sentences: number): string {
   return parts.join('');
 }
 
-/** A user message and the assistant reply that follows it. */
+/** A user message and the messages that answer it (a reply, or tool calls, results and a reply). */
 export interface Turn {
   user: ChatMessage;
-  assistant: ChatMessage;
+  replies: ChatMessage[];
 }
 
 /** Turns of a Chinese role-play chat; each user message is numbered so no two are equal. */
@@ -73,21 +86,56 @@ export function chineseTurns(count: number, options: { seed?: number; userSenten
   for (let index = 0; index < count; index++) {
     turns.push({
       user: { role: 'user', content: `（第 ${index + 1} 轮）${chineseText(random, options.userSentences ?? 2)}` },
-      assistant: { role: 'assistant', content: chineseText(random, options.assistantSentences ?? 3) },
+      replies: [{ role: 'assistant', content: chineseText(random, options.assistantSentences ?? 3) }],
     });
   }
   return turns;
 }
 
+/** A turn in which the assistant calls two tools, gets both results and then answers. */
+export function toolTurn(index: number): Turn {
+  const first = `call_${index}_hangzhou`;
+  const second = `call_${index}_suzhou`;
+  const call = (id: string, city: string) => ({ id, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify({ city }) } });
+  return {
+    user: { role: 'user', content: `（第 ${index + 1} 轮）明天想坐船出门，杭州和苏州哪边天气好？` },
+    replies: [
+      { role: 'assistant', content: null, tool_calls: [call(first, '杭州'), call(second, '苏州')] },
+      { role: 'tool', tool_call_id: first, content: '杭州：小雨转阴，十六到二十度，东风三级。' },
+      { role: 'tool', tool_call_id: second, content: '苏州：多云，十八到二十三度，微风。' },
+      { role: 'assistant', content: '林素翻了翻黄历，笑道：“苏州多云，风也小，坐船正合适；杭州怕是要下一整天雨。”' },
+    ],
+  };
+}
+
 /**
  * The messages a client sends at turn `turn` (0-based): every earlier turn
- * with its reply, then the new user message, which has no reply yet.
+ * with its replies, then the new user message, which has no reply yet.
  */
 export function requestAt(turns: Turn[], turn: number, leading: ChatMessage[] = []): ChatMessage[] {
   const messages = [...leading];
-  for (let index = 0; index < turn; index++) messages.push(turns[index]!.user, turns[index]!.assistant);
+  for (let index = 0; index < turn; index++) messages.push(turns[index]!.user, ...turns[index]!.replies);
   messages.push(turns[turn]!.user);
   return messages;
+}
+
+/** Problems with tool calls in `messages`: a result without its call, or a call without all of its results. */
+export function splitToolPairs(messages: ChatMessage[]): string[] {
+  const problems: string[] = [];
+  const calledIds = new Set<string>();
+  for (const [index, message] of messages.entries()) {
+    if (message.role === 'assistant' && Array.isArray(message.tool_calls)) {
+      for (const call of message.tool_calls as { id: string }[]) {
+        calledIds.add(call.id);
+        const answered = messages.slice(index + 1).some((later) => later.role === 'tool' && later.tool_call_id === call.id);
+        if (!answered) problems.push(`call ${call.id} has no result`);
+      }
+    }
+    if (message.role === 'tool' && !calledIds.has(String(message.tool_call_id))) {
+      problems.push(`result ${String(message.tool_call_id)} has no call before it`);
+    }
+  }
+  return problems;
 }
 
 /** The proxy's own estimate of one message: its text (plus tool calls) and the per-message overhead. */
