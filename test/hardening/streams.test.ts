@@ -67,7 +67,7 @@ function trackedLongStream() {
 
 describe('mid-stream upstream failure', () => {
   it('ends with an error event after a reset', async () => {
-    const { proxy, upstream } = await setUp(chunkedAnswer(PARTIAL, { end: 'reset' }));
+    const { proxy } = await setUp(chunkedAnswer(PARTIAL, { end: 'reset' }));
     const response = await rawPost(`${proxy.baseUrl}/chat/completions`, streamRequest(), { timeoutMs: 5000 });
     expect(response.status).toBe(200);
     expect(response.endedBy).toBe('end');

@@ -47,6 +47,8 @@ export interface RawResponse {
 }
 
 export interface RawPostOptions {
+  /** POST unless given. */
+  method?: string;
   headers?: Record<string, string>;
   /** Give up and close the connection after this many milliseconds. */
   timeoutMs?: number;
@@ -55,8 +57,8 @@ export interface RawPostOptions {
 }
 
 /**
- * Sends a POST over node:http on a fresh connection and reads the whole
- * response. Resolves also on an abnormal close and on the time limit, so a
+ * Sends a request (POST unless `options.method` says otherwise) over
+ * node:http on a fresh connection and reads the whole response. Resolves also on an abnormal close and on the time limit, so a
  * hanging proxy shows up as `endedBy: 'timed_out'` instead of a stuck test.
  */
 export function rawPost(url: string, body: string | Buffer, options: RawPostOptions = {}): Promise<RawResponse> {
@@ -86,7 +88,7 @@ export function rawPost(url: string, body: string | Buffer, options: RawPostOpti
     const request = httpRequest(
       url,
       {
-        method: 'POST',
+        method: options.method ?? 'POST',
         agent: false,
         headers: { 'content-type': 'application/json', 'content-length': String(payload.length), ...options.headers },
       },
