@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { formatPath } from '../config/load-config.js';
-import { packSchema, type Pack } from './schema.js';
-
-const PACK_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+import { findingMessageEn } from '../cli/messages.js';
+import { lintPackSource, type Finding, type RuleId } from './lint.js';
+import { PACK_FILE_EXTENSIONS, packFormatOf, readPackSource } from './pack-source.js';
+import { PACK_NAME_PATTERN, type Pack } from './schema.js';
 
 export interface LoadedPack {
   name: string;
@@ -18,8 +17,21 @@ export interface LoadedPack {
 export interface PackFailure {
   name: string;
   file: string;
-  /** `<field.path>: <problem>`, or a read/parse problem. */
+  /**
+   * `<field.path>: <problem> (rule <rule-id>, line <n>)` for each error
+   * finding of lint, joined with "; ", or a read problem.
+   */
   problem: string;
+}
+
+/** A lint warning of a pack that loaded, for the server to log once. */
+export interface PackWarning {
+  name: string;
+  file: string;
+  line: number;
+  rule: RuleId;
+  /** English text, starting with the field path. */
+  message: string;
 }
 
 export interface PackSet {
@@ -27,6 +39,15 @@ export interface PackSet {
   failures: ReadonlyMap<string, PackFailure>;
   /** sha256 over every loaded pack's name and hash, so replicas can compare pack sets. */
   hash: string;
+  /** Lint warnings of the loaded packs (not of the failed ones). Absent on sets built elsewhere. */
+  warnings?: readonly PackWarning[];
+}
+
+/** A pack file's load result with the lint findings behind it. */
+export interface PackFileResult {
+  result: LoadedPack | PackFailure;
+  findings: Finding[];
+  warnings: PackWarning[];
 }
 
 export function hashPack(pack: Pack): string {
@@ -34,32 +55,53 @@ export function hashPack(pack: Pack): string {
 }
 
 /**
- * Parses and validates one pack file. Returns the pack or the reason it was
- * left out; never throws for bad content.
+ * Parses, validates and lints one pack file (YAML, JSON, or a raw three-part
+ * prompt in .txt or .md). A file with an error finding is left out; never
+ * throws for bad content.
  */
-export function loadPackFile(file: string): LoadedPack | PackFailure {
-  const extension = path.extname(file);
-  const name = path.basename(file, extension);
-  let raw: unknown;
+export function lintPackFile(file: string): PackFileResult {
+  const name = path.basename(file, path.extname(file));
+  let source;
   try {
-    const text = readFileSync(file, 'utf8');
-    raw = extension === '.json' ? JSON.parse(text) : parseYaml(text);
+    source = readPackSource(file);
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return { name, file, problem: `cannot parse: ${message}` };
+    return { result: { name, file, problem: `cannot read: ${message}` }, findings: [], warnings: [] };
   }
 
-  const result = packSchema.safeParse(raw);
-  if (!result.success) {
-    const problem = result.error.issues
-      .map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`)
-      .join('; ');
-    return { name, file, problem };
+  const { findings, pack } = lintPackSource(source);
+  const errors = findings.filter((finding) => finding.severity === 'error');
+  if (pack === undefined || errors.length > 0) {
+    const problem = errors.map(describeError).join('; ');
+    return { result: { name, file, problem }, findings, warnings: [] };
   }
-  if (result.data.name !== name) {
-    return { name, file, problem: `name: is "${result.data.name}" but must equal the file name "${name}"` };
-  }
-  return { name, file, pack: result.data, hash: hashPack(result.data) };
+  const warnings = findings
+    .filter((finding) => finding.severity === 'warning')
+    .map((finding) => ({ name, file, line: finding.line, rule: finding.rule, message: findingMessageEn(finding) }));
+  return { result: { name, file, pack, hash: hashPack(pack) }, findings, warnings };
+}
+
+/** Parses, validates and lints one pack file. Returns the pack or the reason it was left out. */
+export function loadPackFile(file: string): LoadedPack | PackFailure {
+  return lintPackFile(file).result;
+}
+
+function describeError(finding: Finding): string {
+  const text = findingMessageEn(finding);
+  const located = finding.path === '' && finding.rule === 'schema' ? `(root): ${text}` : text;
+  return `${located} (rule ${finding.rule}, line ${finding.line})`;
+}
+
+/**
+ * True for the files loadPackSet reads: pack extensions, and for raw prompts
+ * (.txt, .md) only names that are valid pack names, so README.md and other
+ * notes beside the packs stay out.
+ */
+export function isPackFileName(fileName: string): boolean {
+  const extension = path.extname(fileName).toLowerCase();
+  if (!PACK_FILE_EXTENSIONS.has(extension)) return false;
+  if (packFormatOf(fileName) !== 'prompt') return true;
+  return PACK_NAME_PATTERN.test(path.basename(fileName, path.extname(fileName)));
 }
 
 /** sha256 over every pack's name and hash, independent of load order. */
@@ -71,29 +113,36 @@ export function hashPackSet(packs: ReadonlyMap<string, LoadedPack>): string {
   return setHash.digest('hex');
 }
 
-/** Loads every pack file in a folder (not recursive). */
+/** Loads every pack file in a folder (not recursive). Throws when the folder cannot be read. */
 export function loadPackSet(folder: string): PackSet {
   const packs = new Map<string, LoadedPack>();
   const failures = new Map<string, PackFailure>();
+  const warningsByName = new Map<string, PackWarning[]>();
   const files = readdirSync(folder, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && PACK_EXTENSIONS.has(path.extname(entry.name)))
+    .filter((entry) => entry.isFile() && isPackFileName(entry.name))
     .map((entry) => entry.name)
     .sort();
 
   for (const fileName of files) {
-    const result = loadPackFile(path.join(folder, fileName));
+    const { result, warnings } = lintPackFile(path.join(folder, fileName));
     if (packs.has(result.name) || failures.has(result.name)) {
       failures.set(result.name, {
         name: result.name,
         file: result.file,
-        problem: `another file in ${folder} already defines pack "${result.name}"`,
+        problem: `another file in ${folder} already defines pack "${result.name}" (rule duplicate-name)`,
       });
       packs.delete(result.name);
+      warningsByName.delete(result.name);
       continue;
     }
-    if ('pack' in result) packs.set(result.name, result);
-    else failures.set(result.name, result);
+    if ('pack' in result) {
+      packs.set(result.name, result);
+      warningsByName.set(result.name, warnings);
+    } else {
+      failures.set(result.name, result);
+    }
   }
 
-  return { packs, failures, hash: hashPackSet(packs) };
+  const warnings = [...warningsByName.values()].flat();
+  return { packs, failures, hash: hashPackSet(packs), warnings };
 }

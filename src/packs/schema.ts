@@ -19,6 +19,12 @@ export const packSchema = z
     language: z.string().optional(),
     char: z.string().optional(),
     user: z.string().optional(),
+    /**
+     * Whether the examples show one character or many. `many` declares a pack
+     * meant for many characters, which lint checks for examples that all
+     * show the same one (rule single-character).
+     */
+    characters: z.enum(['one', 'many']).optional(),
     preamble: z.string().optional(),
     examples: z.array(exampleSchema).default([]),
   })
