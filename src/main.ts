@@ -7,6 +7,10 @@ import { ProxyState } from './proxy/proxy-state.js';
 import { Reloader } from './runtime/reloader.js';
 import { shutdown } from './runtime/shutdown.js';
 import { buildServer } from './server.js';
+import { Metrics } from './metrics/metrics.js';
+import { sharedRateLimitStore } from './shared-state/rate-limit-store.js';
+import { RedisReasoningStash, RedisRecapStore } from './shared-state/redis-stores.js';
+import { SharedRedis } from './shared-state/shared-redis.js';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -37,17 +41,33 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: env.logLevel });
   const { config, packSet } = loadOrExit(env.configFile);
-  const state = new ProxyState(config, packSet);
+  const metrics = new Metrics();
+  const redis = env.redisUrl === undefined ? undefined : new SharedRedis(env.redisUrl, { logger, metrics });
+  const state = new ProxyState(config, packSet, {
+    metrics,
+    reasoningStash: redis === undefined ? undefined : new RedisReasoningStash(redis, config.reasoningStash),
+    recapStore: redis === undefined ? undefined : new RedisRecapStore(redis),
+  });
   for (const failure of packSet.failures.values()) {
     state.metrics.observePackRejection(failure.name);
     logger.error({ pack: failure.name, file: failure.file, problem: failure.problem }, 'pack left out');
   }
-  const app = await buildServer({ state, logger });
+  const app = await buildServer({
+    state,
+    logger,
+    rateLimitStore: redis === undefined ? undefined : sharedRateLimitStore(redis),
+  });
   const reloader = new Reloader({ state, logger: app.log });
   await app.listen({ host: env.host, port: env.port });
   reloader.start();
   logger.info(
-    { packs: [...packSet.packs.keys()], aliases: Object.keys(config.aliases), config: config.file, packSetHash: packSet.hash },
+    {
+      packs: [...packSet.packs.keys()],
+      aliases: Object.keys(config.aliases),
+      config: config.file,
+      packSetHash: packSet.hash,
+      sharedState: redis === undefined ? 'memory' : 'redis',
+    },
     'microtune ready',
   );
 
@@ -59,7 +79,9 @@ async function main(): Promise<void> {
     stopping = true;
     const graceMs = state.snapshot.config.server.shutdownGraceMs;
     logger.info({ signal, graceMs }, 'shutting down');
-    shutdown({ app, state, reloader, graceMs }).then(
+    shutdown({ app, state, reloader, graceMs })
+      .then(() => redis?.close())
+      .then(
       () => {
         logger.info('stopped');
         process.exit(0);

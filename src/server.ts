@@ -15,6 +15,8 @@ const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
 export interface ServerOptions {
   state: ProxyState;
   logger: Logger;
+  /** A @fastify/rate-limit store class; the default counts in this process. */
+  rateLimitStore?: unknown;
 }
 
 /** Builds the Fastify app; listening is the caller's job. */
@@ -61,7 +63,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     });
   });
 
-  await registerAccess(app, state);
+  await registerAccess(app, state, { rateLimitStore: options.rateLimitStore });
   registerOpsRoutes(app, state);
   registerModelRoutes(app, state);
   registerAliasDetailsRoute(app, state);

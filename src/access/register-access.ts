@@ -18,7 +18,11 @@ function isOpenPath(url: string): boolean {
  * limit are read once at start-up; keys are read per request, so a reload
  * that adds or removes a key applies at once.
  */
-export async function registerAccess(app: FastifyInstance, state: ProxyState): Promise<void> {
+export async function registerAccess(
+  app: FastifyInstance,
+  state: ProxyState,
+  options: { rateLimitStore?: unknown } = {},
+): Promise<void> {
   const { config } = state.snapshot;
 
   if (config.cors.origins.length > 0) {
@@ -42,6 +46,7 @@ export async function registerAccess(app: FastifyInstance, state: ProxyState): P
     await app.register(rateLimit, {
       max: config.rateLimit.max,
       timeWindow: config.rateLimit.windowMs,
+      ...(options.rateLimitStore === undefined ? {} : { store: options.rateLimitStore as never }),
       allowList: (request) => request.method === 'OPTIONS' || isOpenPath(request.url),
       keyGenerator: (request) => {
         const key = presentedKey(request.headers);

@@ -4,6 +4,8 @@ export interface ServerEnv {
   port: number;
   configFile: string;
   logLevel: string;
+  /** Redis for state shared between replicas; undefined keeps everything in memory. */
+  redisUrl: string | undefined;
 }
 
 export function readServerEnv(env: Record<string, string | undefined>): ServerEnv {
@@ -17,5 +19,6 @@ export function readServerEnv(env: Record<string, string | undefined>): ServerEn
     port,
     configFile: env.MICROTUNE_CONFIG ?? 'config/microtune.yaml',
     logLevel: env.LOG_LEVEL ?? 'info',
+    redisUrl: env.REDIS_URL !== undefined && env.REDIS_URL.trim() !== '' ? env.REDIS_URL.trim() : undefined,
   };
 }

@@ -42,6 +42,7 @@ export class Metrics {
   private readonly droppedTurns: Counter<'alias'>;
   private readonly variantRequests: Counter<'alias' | 'variant' | 'status'>;
   private readonly variantTokens: Counter<'alias' | 'variant' | 'direction'>;
+  private readonly redisFallbacks: Counter<'operation'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -58,6 +59,7 @@ export class Metrics {
     this.packRejections = new Counter({ name: 'microtune_pack_rejections_total', help: 'Pack files rejected at load or reload.', labelNames: ['pack'], registers });
     this.droppedTurns = new Counter({ name: 'microtune_dropped_turns_total', help: 'Conversation turns dropped or summarised to fit the context budget.', labelNames: ['alias'], registers });
     this.variantRequests = new Counter({ name: 'microtune_variant_requests_total', help: 'Requests by pack variant of an experiment.', labelNames: ['alias', 'variant', 'status'], registers });
+    this.redisFallbacks = new Counter({ name: 'microtune_redis_fallbacks_total', help: 'Operations that used local state because Redis was unavailable.', labelNames: ['operation'], registers });
     this.variantTokens = new Counter({ name: 'microtune_variant_tokens_total', help: 'Tokens by pack variant of an experiment.', labelNames: ['alias', 'variant', 'direction'], registers });
   }
 
@@ -91,6 +93,10 @@ export class Metrics {
 
   observeReload(result: string): void {
     this.reloads.inc({ result });
+  }
+
+  observeRedisFallback(operation: string): void {
+    this.redisFallbacks.inc({ operation });
   }
 
   observePackRejection(pack: string): void {

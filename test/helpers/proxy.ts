@@ -11,6 +11,10 @@ import { createLogger } from '../../src/logger.js';
 import { loadPackSet } from '../../src/packs/load-packs.js';
 import { ProxyState } from '../../src/proxy/proxy-state.js';
 import { buildServer } from '../../src/server.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { sharedRateLimitStore } from '../../src/shared-state/rate-limit-store.js';
+import { RedisReasoningStash, RedisRecapStore } from '../../src/shared-state/redis-stores.js';
+import { SharedRedis } from '../../src/shared-state/shared-redis.js';
 
 export interface TestProxy {
   url: string;
@@ -22,6 +26,8 @@ export interface TestProxy {
   /** Every log line written so far, raw. */
   rawLogs: string[];
   folder: string;
+  /** The shared Redis connection, when `redisUrl` was given. */
+  redis: SharedRedis | undefined;
   client: (options?: { apiKey?: string; defaultHeaders?: Record<string, string> }) => OpenAI;
   close: () => Promise<void>;
 }
@@ -32,6 +38,8 @@ export interface TestProxyOptions {
   /** Pack files by file name, e.g. { 'hero.yaml': {...} } or raw text. */
   packs?: Record<string, unknown>;
   env?: Record<string, string | undefined>;
+  /** Share state through this Redis, as REDIS_URL does for the real server. */
+  redisUrl?: string;
 }
 
 /** Writes config and packs to a temporary folder and starts the real server on 127.0.0.1. */
@@ -66,8 +74,19 @@ export async function startProxy(options: TestProxyOptions): Promise<TestProxy> 
   });
 
   const config = loadConfig(configFile, options.env ?? {});
-  const state = new ProxyState(config, loadPackSet(config.packsPath));
-  const app = await buildServer({ state, logger: createLogger({ level: 'debug', destination }) });
+  const logger = createLogger({ level: 'debug', destination });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const redis = options.redisUrl === undefined ? undefined : new SharedRedis(options.redisUrl, { logger, metrics });
+  const state = new ProxyState(config, loadPackSet(config.packsPath), {
+    metrics,
+    reasoningStash: redis === undefined ? undefined : new RedisReasoningStash(redis, config.reasoningStash),
+    recapStore: redis === undefined ? undefined : new RedisRecapStore(redis),
+  });
+  const app = await buildServer({
+    state,
+    logger,
+    rateLimitStore: redis === undefined ? undefined : sharedRateLimitStore(redis),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -88,9 +107,11 @@ export async function startProxy(options: TestProxyOptions): Promise<TestProxy> 
         maxRetries: 0,
         timeout: 15_000,
       }),
+    redis,
     close: async () => {
       await app.close();
       await state.destroy();
+      await redis?.close();
     },
   };
 }
