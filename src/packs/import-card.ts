@@ -1,6 +1,7 @@
 import { PLACEHOLDER_MONOLOGUE } from './fill-in.js';
 import { PackImportError, type ImportNote } from './import-problems.js';
 import { guessLanguage, type ImportedExample } from './import-prompt.js';
+import { describeJsonError } from './pack-source.js';
 import { readPngChunks, readPngTextChunks } from './png-chunks.js';
 
 /** A SillyTavern character card converted into a pack draft (validated later by lint). */
@@ -39,10 +40,8 @@ export function importCardJson(text: string, name: string): CardImport {
   try {
     value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-    const position = /position (\d+)/.exec(detail);
-    const line = position === null ? undefined : text.slice(0, Number(position[1])).split('\n').length;
-    throw new PackImportError({ code: 'card-json', ...(line === undefined ? {} : { line }), params: { detail } });
+    const { line, detail } = describeJsonError(error, text);
+    throw new PackImportError({ code: 'card-json', line, params: { detail } });
   }
   return importCardObject(value, name);
 }

@@ -67,7 +67,7 @@ export function parsePackSource(text: string, file: string, format: PackFormat):
     try {
       return { file, name, format, data: JSON.parse(text), locator };
     } catch (error) {
-      return { file, name, format, data: undefined, locator, syntax: jsonSyntax(error, text) };
+      return { file, name, format, data: undefined, locator, syntax: { kind: 'syntax', ...describeJsonError(error, text) } };
     }
   }
 
@@ -80,13 +80,19 @@ export function parsePackSource(text: string, file: string, format: PackFormat):
   return { file, name, format, data: document.toJS(), locator };
 }
 
-function jsonSyntax(error: unknown, text: string): SyntaxProblem {
-  const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-  // V8 names the offset in the message: "... at position 42".
+/**
+ * Describes and locates a JSON.parse error. V8 names the offset for some
+ * errors ("… at position 42") but not for others, so the YAML parser's first
+ * error line (JSON is nearly a subset of YAML) is the fallback, then line 1.
+ */
+export function describeJsonError(error: unknown, text: string): { line: number; detail: string } {
+  const detail = error instanceof Error ? error.message.replace(/\s+/g, ' ') : String(error);
   const position = /position (\d+)/.exec(detail);
-  const offset = position === null ? 0 : Number(position[1]);
-  const line = text.slice(0, offset).split('\n').length;
-  return { kind: 'syntax', line, detail };
+  if (position !== null) return { line: text.slice(0, Number(position[1])).split('\n').length, detail };
+
+  const lineCounter = new LineCounter();
+  const yamlError = parseDocument(text, { lineCounter }).errors[0];
+  return { line: yamlError === undefined ? 1 : lineCounter.linePos(yamlError.pos[0]).line, detail };
 }
 
 function parsePromptSource(text: string, file: string, name: string): PackSource {
