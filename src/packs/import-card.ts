@@ -26,7 +26,7 @@ const USED_FIELDS = new Set([
   'mes_example',
 ]);
 
-const STRING_FIELDS = [...USED_FIELDS, 'first_mes', 'creator_notes', 'creator', 'character_version', 'source'];
+const STRING_FIELDS = [...USED_FIELDS, 'first_mes', 'creator_notes', 'creator', 'character_version'];
 
 /** PNG text-chunk keywords: `ccv3` carries a V3 card, `chara` a V2 card (V3 cards often carry both). */
 const PNG_CARD_KEYWORDS = ['ccv3', 'chara'] as const;
@@ -223,7 +223,7 @@ function removeOriginalMacro(value: string, field: string, notes: ImportNote[]):
 function noteLeftOut(data: Record<string, unknown>, notes: ImportNote[]): void {
   for (const [key, value] of Object.entries(data)) {
     if (USED_FIELDS.has(key) || isEmpty(value)) continue;
-    if (key === 'alternate_greetings' || key === 'group_only_greetings') {
+    if (key === 'first_mes' || key === 'alternate_greetings' || key === 'group_only_greetings') {
       const count = Array.isArray(value) ? value.length : 1;
       notes.push({ code: 'card-greetings-left-out', params: { field: key, count } });
     } else if (key === 'character_book') {

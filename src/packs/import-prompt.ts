@@ -269,6 +269,15 @@ function countNewlines(text: string, end: number): number {
   return count;
 }
 
+/** Converts a three-part prompt into a pack draft named `name`, with the language guessed from the text. */
+export function importPromptText(input: string, name: string): { pack: Record<string, unknown>; spots: Map<string, FieldSpot> } {
+  const imported = parsePromptText(input);
+  const pack: Record<string, unknown> = { name, language: guessLanguage(input) };
+  if (imported.preamble !== undefined) pack.preamble = imported.preamble;
+  pack.examples = imported.examples;
+  return { pack, spots: imported.spots };
+}
+
 /** Guesses a pack language from the text: `zh-CN` when Han characters outnumber Latin words. */
 export function guessLanguage(text: string): 'zh-CN' | 'en' {
   const han = text.match(/\p{Script=Han}/gu)?.length ?? 0;

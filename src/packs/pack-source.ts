@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
 import { formatPath } from '../config/load-config.js';
 import { PackImportError, type ImportProblem } from './import-problems.js';
-import { guessLanguage, parsePromptText, type FieldSpot } from './import-prompt.js';
+import { importPromptText, type FieldSpot } from './import-prompt.js';
 
 /** Pack file extensions: YAML and JSON packs, and raw three-part system prompts. */
 export const YAML_EXTENSIONS = new Set(['.yaml', '.yml']);
@@ -97,11 +97,8 @@ export function describeJsonError(error: unknown, text: string): { line: number;
 
 function parsePromptSource(text: string, file: string, name: string): PackSource {
   try {
-    const imported = parsePromptText(text);
-    const data: Record<string, unknown> = { name, language: guessLanguage(text) };
-    if (imported.preamble !== undefined) data.preamble = imported.preamble;
-    data.examples = imported.examples;
-    return { file, name, format: 'prompt', data, locator: spotLocator(imported.spots) };
+    const { pack, spots } = importPromptText(text, name);
+    return { file, name, format: 'prompt', data: pack, locator: spotLocator(spots) };
   } catch (error) {
     if (!(error instanceof PackImportError)) throw error;
     return {
