@@ -13,7 +13,9 @@ import {
   buildUpstreamBody,
   chooseThinkingMode,
   parseChatRequest,
+  readUserName,
   THINKING_HEADER,
+  USER_NAME_HEADER,
   type ChatRequest,
 } from './chat-request.js';
 import type { ProxySnapshot, ProxyState } from './proxy-state.js';
@@ -81,9 +83,14 @@ function choosePackName(route: ModelRoute, request: FastifyRequest, body: ChatRe
 }
 
 /** Returns the rendered pack, or throws 503 naming why it is unavailable. */
-function renderedPackOf(state: ProxyState, packName: string | undefined, label: string): RenderedPack | undefined {
+function renderedPackOf(
+  state: ProxyState,
+  packName: string | undefined,
+  label: string,
+  userName: string | undefined,
+): RenderedPack | undefined {
   if (packName === undefined) return undefined;
-  const rendered = state.rendered(packName);
+  const rendered = state.rendered(packName, { user: userName });
   if (rendered === undefined) {
     throw packUnavailable(label, packName, 'no pack file of that name exists');
   }
@@ -151,7 +158,7 @@ async function proxyChatCompletion(
     record.variant = variant;
     reply.header('x-microtune-variant', variant);
   }
-  const pack = renderedPackOf(state, packName, route.alias ?? body.model);
+  const pack = renderedPackOf(state, packName, route.alias ?? body.model, readUserName(request.headers[USER_NAME_HEADER]));
   const targets = resolveTargets(snapshot, route);
   const proxyKeysOn = snapshot.config.auth.apiKeys.length > 0;
   const primary = targets[0]!.client;

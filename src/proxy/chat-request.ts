@@ -20,6 +20,8 @@ const chatRequestSchema = z
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 export const THINKING_HEADER = 'x-microtune-thinking';
+export const USER_NAME_HEADER = 'x-microtune-user';
+const MAX_USER_NAME_LENGTH = 64;
 export const THINKING_BODY_FIELD = 'microtune_thinking';
 
 export function parseChatRequest(body: unknown): ChatRequest {
@@ -64,6 +66,32 @@ export function chooseThinkingMode(
 }
 
 type ChatMessage = ChatRequest['messages'][number];
+
+/**
+ * Reads the `{{user}}` name from `x-microtune-user`. HTTP header values are
+ * Latin-1, so a name in other scripts comes percent-encoded (for example
+ * `%E5%B0%8F%E6%98%8E` for 小明) and is decoded here.
+ */
+export function readUserName(header: string | string[] | undefined): string | undefined {
+  const raw = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  let name = raw;
+  if (/%[0-9A-Fa-f]{2}/.test(raw)) {
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      throw invalidRequest(`Header ${USER_NAME_HEADER} is not valid percent-encoded UTF-8.`, null, 'invalid_user_name');
+    }
+  }
+  if (name.length > MAX_USER_NAME_LENGTH || /[\u0000-\u001f{}]/.test(name)) {
+    throw invalidRequest(
+      `Header ${USER_NAME_HEADER} must be a name of at most ${MAX_USER_NAME_LENGTH} characters without control characters or braces.`,
+      null,
+      'invalid_user_name',
+    );
+  }
+  return name;
+}
 
 /**
  * Serialises the upstream request: the client's body with the upstream model,

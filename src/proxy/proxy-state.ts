@@ -4,7 +4,7 @@ import { MessageTokenCounter } from '../conversation/message-tokens.js';
 import { MemoryReasoningStash, type ReasoningStash } from '../conversation/reasoning-stash.js';
 import { MemoryRecapStore, type RecapStore } from '../conversation/recap.js';
 import { Metrics } from '../metrics/metrics.js';
-import { RenderCache, type RenderedPack } from '../packs/render-cache.js';
+import { RenderCache, type RenderedPack, type RenderOverrides } from '../packs/render-cache.js';
 import { UpstreamClient } from './upstream-client.js';
 
 /**
@@ -61,10 +61,10 @@ export class ProxyState {
   }
 
   /** Returns the pack's rendering, or the reason it is unavailable. */
-  rendered(packName: string): RenderedPack | PackFailure | undefined {
+  rendered(packName: string, overrides?: RenderOverrides): RenderedPack | PackFailure | undefined {
     const snapshot = this.current;
     const loaded: LoadedPack | undefined = snapshot.packSet.packs.get(packName);
-    if (loaded !== undefined) return this.renderCache.get(loaded);
+    if (loaded !== undefined) return this.renderCache.get(loaded, overrides);
     return snapshot.packSet.failures.get(packName);
   }
 

@@ -273,3 +273,39 @@ describe('proxy core, routes', () => {
     expect(line?.status).toBe(200);
   });
 });
+
+describe('user name placeholder', () => {
+  const GREETER = { name: 'greeter', char: '阿青', user: '旅人', preamble: '你是{{char}}，称呼对方为{{user}}。' };
+
+  it('fills {{user}} from the pack, or from x-microtune-user', async () => {
+    upstream = await startUpstream(jsonAnswer(completion('好')));
+    proxy = await startProxy({
+      config: { upstreams: { default: { baseUrl: upstream.baseUrl } }, aliases: { greeter: { pack: 'greeter', model: 'm' } } },
+      packs: { 'greeter.yaml': GREETER },
+    });
+    const messages = [{ role: 'user' as const, content: '你好' }];
+    await proxy.client().chat.completions.create({ model: 'greeter', messages });
+    await proxy.client({ defaultHeaders: { 'x-microtune-user': encodeURIComponent('小明') } }).chat.completions.create({ model: 'greeter', messages });
+    await proxy.client({ defaultHeaders: { 'x-microtune-user': 'Alex' } }).chat.completions.create({ model: 'greeter', messages });
+
+    expect(upstream.requests[0]?.json.messages[0].content).toBe('你是阿青，称呼对方为旅人。');
+    expect(upstream.requests[1]?.json.messages[0].content).toBe('你是阿青，称呼对方为小明。');
+    expect(upstream.requests[2]?.json.messages[0].content).toBe('你是阿青，称呼对方为Alex。');
+    expect(upstream.requests[2]?.headers['x-microtune-user']).toBeUndefined();
+  });
+
+  it('rejects a user name with braces', async () => {
+    upstream = await startUpstream(jsonAnswer(completion('好')));
+    proxy = await startProxy({
+      config: { upstreams: { default: { baseUrl: upstream.baseUrl } }, aliases: { greeter: { pack: 'greeter', model: 'm' } } },
+      packs: { 'greeter.yaml': GREETER },
+    });
+    const response = await fetch(`${proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-microtune-user': '{{char}}' },
+      body: JSON.stringify({ model: 'greeter', messages: [{ role: 'user', content: '你好' }] }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('invalid_user_name');
+  });
+});
