@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
-import { sleep, startUpstream, type RecordedRequest, type TestUpstream } from '../helpers/upstream.js';
+import { chunkedAnswer, sleep, sseChunk, startUpstream, type RecordedRequest, type TestUpstream } from '../helpers/upstream.js';
 import { countTokens } from '../../src/packs/count-tokens.js';
 import {
   answerJson,
@@ -43,7 +43,11 @@ interface Script {
 async function scriptedUpstream(packText: () => string, script: Script = {}): Promise<TestUpstream> {
   const upstream = await startUpstream(async (request, response) => {
     if (!isRecapRequest(request, packText())) {
-      answerJson(response, '林素点点头，把灯芯拨亮了些。');
+      if (request.json?.stream === true) {
+        chunkedAnswer([sseChunk({ role: 'assistant', content: '林素点点头。' }), sseChunk({}, { finishReason: 'stop' }), 'data: [DONE]\n\n'])(request, response);
+      } else {
+        answerJson(response, '林素点点头，把灯芯拨亮了些。');
+      }
       return;
     }
     if (script.recapDelayMs !== undefined) await sleep(script.recapDelayMs);
@@ -312,6 +316,56 @@ describe('context budget with summarize', () => {
     const recapMessages = new Set(mains.map((request) => JSON.stringify(request.json.messages[1])));
     expect(recapMessages.size).toBe(1);
     expect([...recapMessages][0]).toContain(RECAP);
+  });
+
+  it('summarizes before a streamed request', async () => {
+    const setup = await setUp({});
+    const sent = requestAt(chineseTurns(40, { seed: 21 }), 30);
+
+    const response = await fetch(`${setup.proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'innkeeper', messages: sent, stream: true }),
+    });
+    await response.text();
+
+    expect(response.status).toBe(200);
+    expect(Number(response.headers.get('x-microtune-dropped-turns'))).toBeGreaterThan(0);
+    const recaps = setup.main.requests.filter((request) => isRecapRequest(request, setup.packText));
+    const mains = setup.main.requests.filter((request) => !isRecapRequest(request, setup.packText));
+    expect(recaps).toHaveLength(1);
+    expect(recaps[0]!.json.stream).toBe(false);
+    expect(mains).toHaveLength(1);
+    expect(mains[0]!.json.stream).toBe(true);
+    expect(mains[0]!.json.messages[1].content).toContain(RECAP);
+  });
+
+  it('keeps the shared recap when one waiting client leaves', async () => {
+    const setup = await setUp({}, { script: { recapDelayMs: 400 } });
+    const sent = requestAt(chineseTurns(40, { seed: 21 }), 30);
+    const body = JSON.stringify({ model: 'innkeeper', messages: sent });
+    const leaving = new AbortController();
+
+    // The recap takes 400 ms: the second client joins the pending recap at
+    // 100 ms, and the first client leaves at 200 ms, before it is written.
+    const first = fetch(`${setup.proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: leaving.signal,
+    }).catch((error: unknown) => error);
+    await sleep(100);
+    const second = postChat(setup.proxy.baseUrl, { model: 'innkeeper', messages: sent });
+    await sleep(100);
+    leaving.abort();
+
+    const response = await second;
+    await first;
+    expect(response.status).toBe(200);
+    const mains = setup.main.requests.filter((request) => !isRecapRequest(request, setup.packText));
+    expect(mains).toHaveLength(1);
+    const recapForwarded = String(mains[0]!.json.messages[1].content).includes(RECAP);
+    expect(recapForwarded, 'the staying client still gets the recap').toBe(true);
   });
 
   it('keeps its recap under a reject system policy', async () => {
