@@ -83,7 +83,7 @@ export function readUserName(header: string | string[] | undefined): string | un
       throw invalidRequest(`Header ${USER_NAME_HEADER} is not valid percent-encoded UTF-8.`, null, 'invalid_user_name');
     }
   }
-  if (name.length > MAX_USER_NAME_LENGTH || /[\u0000-\u001f{}]/.test(name)) {
+  if (name.length > MAX_USER_NAME_LENGTH || /[\p{Cc}{}]/u.test(name)) {
     throw invalidRequest(
       `Header ${USER_NAME_HEADER} must be a name of at most ${MAX_USER_NAME_LENGTH} characters without control characters or braces.`,
       null,
