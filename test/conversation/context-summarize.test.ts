@@ -34,12 +34,12 @@ afterEach(async () => {
 });
 
 interface Script {
-  /** Text of every recap answer, or a status to fail recap requests with. */
+  /** Text of every recap response, or a status to fail recap requests with. */
   recap?: string | { status: number };
   recapDelayMs?: number;
 }
 
-/** Starts an upstream that answers recap requests by the script and every other request with a short reply. */
+/** Starts an upstream that responds to recap requests by the script and to every other request with a short reply. */
 async function scriptedUpstream(packText: () => string, script: Script = {}): Promise<TestUpstream> {
   const upstream = await startUpstream(async (request, response) => {
     if (!isRecapRequest(request, packText())) {

@@ -57,7 +57,7 @@ async function setUp(context: Record<string, unknown> | undefined) {
   return { upstream, proxy, packText: rendered.text };
 }
 
-/** A Chinese chat of 30 turns with a tool-call turn every fourth turn. */
+/** Builds a Chinese chat of 30 turns with a tool-call turn every fourth turn. */
 function mixedTurns(): Turn[] {
   const plain = chineseTurns(30, { seed: 11 });
   return plain.map((turn, index) => (index % 4 === 2 ? toolTurn(index) : turn));

@@ -36,7 +36,7 @@ async function setUp(strategy: 'trim' | 'summarize') {
   return { upstream, proxy, packText };
 }
 
-/** A chat of 200 turns of about 530 tokens each, plus the new user message. */
+/** Builds a chat of 200 turns of about 530 tokens each, plus the new user message. */
 function longChat(): ChatMessage[] {
   const turns = chineseTurns(TURNS + 2, { seed: 3, userSentences: 5, assistantSentences: 17 });
   return requestAt(turns, TURNS);

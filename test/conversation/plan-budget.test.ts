@@ -9,7 +9,7 @@ const user = (content: string, tokens: number): Sized => [{ role: 'user', conten
 const assistant = (content: string, tokens: number): Sized => [{ role: 'assistant', content }, tokens];
 const system = (content: string, tokens: number): Sized => [{ role: 'system', content }, tokens];
 
-/** Complete turns of `tokens` tokens each: a user message of 40% and a reply of 60%. */
+/** Builds complete turns of `tokens` tokens each: a user message of 40% and a reply of 60%. */
 function turns(count: number, tokens: number, prefix = '第'): Sized[] {
   const sized: Sized[] = [];
   for (let index = 0; index < count; index++) {
@@ -35,7 +35,7 @@ function toolCall(id: string, city: string) {
   return { id, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify({ city }) } };
 }
 
-/** A turn in which the assistant calls two tools, gets both results and then answers. */
+/** Builds a turn in which the assistant calls two tools, gets both results and then replies. */
 function toolTurn(index: number, tokens: number): Sized[] {
   const first = `call_${index}_a`;
   const second = `call_${index}_b`;
@@ -152,7 +152,7 @@ describe('planBudget', () => {
   });
 
   it('keeps the cut while a chat grows under the budget', () => {
-    // A realistic chat: the request at turn n holds turns 0..n-1 with their
+    // A realistic chat: the request at turn n contains turns 0..n-1 with their
     // replies and the new user message, whose reply arrives with request n+1.
     const random = seededRandom(7);
     const userTokens: number[] = [];

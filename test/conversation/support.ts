@@ -55,7 +55,7 @@ const SAYINGS = [
   '老槐树底下埋着的，不过是几坛酒',
 ];
 
-/** One sentence of role-play narration or speech, built from the word lists above. */
+/** Builds one sentence of role-play narration or speech from the word lists above. */
 function sentence(random: () => number): string {
   const person = pick(random, PEOPLE);
   const kind = Math.floor(random() * 3);
@@ -66,20 +66,20 @@ function sentence(random: () => number): string {
   return `${pick(random, WEATHER)}，${person}在${pick(random, PLACES)}${action}${object}。`;
 }
 
-/** Chinese narration of about `sentences` sentences; the same random state gives the same text. */
+/** Builds Chinese narration of `sentences` sentences; the same random state gives the same text. */
 export function chineseText(random: () => number, sentences: number): string {
   const parts: string[] = [];
   for (let index = 0; index < sentences; index++) parts.push(sentence(random));
   return parts.join('');
 }
 
-/** A user message and the messages that answer it (a reply, or tool calls, results and a reply). */
+/** A user message and the messages that respond to it (a reply, or tool calls, results and a reply). */
 export interface Turn {
   user: ChatMessage;
   replies: ChatMessage[];
 }
 
-/** Turns of a Chinese role-play chat; each user message is numbered so no two are equal. */
+/** Builds turns of a Chinese role-play chat; each user message is numbered so no two are equal. */
 export function chineseTurns(count: number, options: { seed?: number; userSentences?: number; assistantSentences?: number } = {}): Turn[] {
   const random = seededRandom(options.seed ?? 1);
   const turns: Turn[] = [];
@@ -92,7 +92,7 @@ export function chineseTurns(count: number, options: { seed?: number; userSenten
   return turns;
 }
 
-/** A turn in which the assistant calls two tools, gets both results and then answers. */
+/** Builds a turn in which the assistant calls two tools, gets both results and then replies. */
 export function toolTurn(index: number): Turn {
   const first = `call_${index}_hangzhou`;
   const second = `call_${index}_suzhou`;
@@ -109,8 +109,8 @@ export function toolTurn(index: number): Turn {
 }
 
 /**
- * The messages a client sends at turn `turn` (0-based): every earlier turn
- * with its replies, then the new user message, which has no reply yet.
+ * Returns the messages a client sends at turn `turn` (0-based): every earlier
+ * turn with its replies, then the new user message, which has no reply yet.
  */
 export function requestAt(turns: Turn[], turn: number, leading: ChatMessage[] = []): ChatMessage[] {
   const messages = [...leading];
@@ -119,7 +119,7 @@ export function requestAt(turns: Turn[], turn: number, leading: ChatMessage[] = 
   return messages;
 }
 
-/** Problems with tool calls in `messages`: a result without its call, or a call without all of its results. */
+/** Lists tool calls split in `messages`: a result without its call, or a call without all of its results. */
 export function splitToolPairs(messages: ChatMessage[]): string[] {
   const problems: string[] = [];
   const calledIds = new Set<string>();
@@ -138,24 +138,24 @@ export function splitToolPairs(messages: ChatMessage[]): string[] {
   return problems;
 }
 
-/** The proxy's own estimate of one message: its text (plus tool calls) and the per-message overhead. */
+/** Estimates one message as the proxy does: its text (plus tool calls) and the per-message overhead. */
 export function messageTokens(message: ChatMessage): number {
   let text = typeof message.content === 'string' ? message.content : '';
   if (Array.isArray(message.tool_calls)) text += JSON.stringify(message.tool_calls);
   return countTokens(text) + MESSAGE_OVERHEAD_TOKENS;
 }
 
-/** The estimate of a whole message list, without any safety margin. */
+/** Estimates a whole message list, without any safety margin. */
 export function messagesTokens(messages: ChatMessage[]): number {
   return messages.reduce((total, message) => total + messageTokens(message), 0);
 }
 
-/** Number of turns in a message list that starts a turn: a turn begins at each user message, or at the first message. */
+/** Counts the turns in a message list: a turn begins at each user message, and at the first message. */
 export function countTurns(messages: ChatMessage[]): number {
   return messages.filter((message, index) => index === 0 || message.role === 'user').length;
 }
 
-/** Share of the letters in `text` that are Han characters. */
+/** Returns the share of letters in `text` that are Han characters. */
 export function hanShare(text: string): number {
   const letters = text.match(/\p{L}/gu)?.length ?? 0;
   const han = text.match(/\p{Script=Han}/gu)?.length ?? 0;
@@ -163,8 +163,8 @@ export function hanShare(text: string): number {
 }
 
 /**
- * True for a recap request: its first message is a system instruction
- * asking for a recap, not the pack. Main requests start with the pack.
+ * Returns true for a recap request: its first message is a system
+ * instruction asking for a recap, not the pack. Main requests start with the pack.
  */
 export function isRecapRequest(request: RecordedRequest, packText: string): boolean {
   const first = request.json?.messages?.[0] as ChatMessage | undefined;
@@ -173,7 +173,7 @@ export function isRecapRequest(request: RecordedRequest, packText: string): bool
   return /提要|recap/i.test(first.content);
 }
 
-/** Writes an OpenAI chat.completion answer with the given text and usage. */
+/** Writes an OpenAI chat.completion response with the given text and usage. */
 export function answerJson(
   response: ServerResponse,
   content: string,

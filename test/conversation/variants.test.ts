@@ -10,7 +10,7 @@ const VARIANTS = [
   { pack: 'warm', weight: 3 },
   { pack: 'cold', weight: 1 },
 ];
-/** Usage the scripted upstream reports for every answer. */
+/** Usage the scripted upstream reports in every response. */
 const USAGE = { prompt_tokens: 100, completion_tokens: 20 };
 /** A user message containing this marker gets a 400 from the scripted upstream. */
 const BAD_REQUEST_MARKER = '【让上游报错】';
