@@ -81,6 +81,14 @@ export const MESSAGES = {
     (p) => `选项无效：${p.detail}`,
     (p) => `Invalid option: ${p.detail}`,
   ),
+  unknownOption: entry<{ option: string }>(
+    (p) => `未知选项 ${p.option}。`,
+    (p) => `Unknown option ${p.option}.`,
+  ),
+  optionNeedsValue: entry<{ option: string }>(
+    (p) => `选项 ${p.option} 需要一个值。`,
+    (p) => `Option ${p.option} needs a value.`,
+  ),
   optionNotForCommand: entry<{ option: string; command: string }>(
     (p) => `选项 ${p.option} 不能用于 packs ${p.command}。`,
     (p) => `Option ${p.option} does not apply to packs ${p.command}.`,
@@ -167,6 +175,14 @@ export const MESSAGES = {
     (p) => `已写入 ${p.file}（${p.examples} 个示例）。`,
     (p) => `Wrote ${p.file} (${plural(p.examples, 'example')}).`,
   ),
+  importHeader: entry<{ input: string }>(
+    (p) => `由 microtune packs import 从 ${p.input} 导入。`,
+    (p) => `Imported from ${p.input} by microtune packs import.`,
+  ),
+  importHeaderLint: entry<{ file: string }>(
+    (p) => `改完后运行：microtune packs lint ${p.file}`,
+    (p) => `After editing, run: microtune packs lint ${p.file}`,
+  ),
   importNote: entry<{ detail: string }>(
     (p) => `注意：${p.detail}`,
     (p) => `Note: ${p.detail}`,
@@ -225,9 +241,11 @@ export const MESSAGES = {
 
 export type MessageId = keyof typeof MESSAGES;
 type ParamsOf<K extends MessageId> = Parameters<(typeof MESSAGES)[K]['zh']>[0];
+/** The parameters a message takes: none, or one object. */
+export type MessageArgs<K extends MessageId> = ParamsOf<K> extends Record<string, never> ? [] : [ParamsOf<K>];
 
 /** Returns the message `id` in `lang`. */
-export function message<K extends MessageId>(lang: Lang, id: K, ...params: ParamsOf<K> extends Record<string, never> ? [] : [ParamsOf<K>]): string {
+export function message<K extends MessageId>(lang: Lang, id: K, ...params: MessageArgs<K>): string {
   const text = MESSAGES[id][lang] as (params: ParamsOf<K> | Record<string, never>) => string;
   return text(params[0] ?? {});
 }
