@@ -41,15 +41,24 @@ log() { printf '== %s\n' "$*"; }
 fail() { printf 'container smoke FAILED: %s\n' "$*" >&2; exit 1; }
 elapsed_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-# Runs a command and prints how long it took to the script's stdout (fd 3),
-# even when the command's own output is redirected to a log.
+# Prints the time since START (from `date +%s%N`) with LABEL to the script's
+# stdout (fd 3), even where the caller's output is redirected to a log.
 exec 3>&1
+print_time() {
+  printf '[time] %6d ms  %s\n' "$(elapsed_ms "$1")" "$2" >&3
+}
+
+# Runs a command, prints how long it took, and returns the command's status.
+# Call it for single commands only. set -e does not apply inside a function
+# run this way, so a shell function with several steps would go on after a
+# failed step.
 timed() {
-  local label=$1 start
+  local label=$1 start status=0
   shift
   start=$(date +%s%N)
-  "$@"
-  printf '[time] %6d ms  %s\n' "$(elapsed_ms "$start")" "$label" >&3
+  "$@" || status=$?
+  print_time "$start" "$label"
+  return "$status"
 }
 
 # Waits up to 10 s for GET /healthz on 127.0.0.1:PORT to return 200, and
@@ -116,7 +125,9 @@ install_tools() {
     || { tail -n 20 "$WORK/apt.log" >&2; fail "apt-get install ${missing[*]} failed"; }
 }
 log "tools"
-timed "apt packages" install_tools
+STEP_START=$(date +%s%N)
+install_tools
+print_time "$STEP_START" "apt packages"
 
 # Podman settings that this machine kind needs:
 # - runc, because Debian's crun 1.8 rejects hosts with hybrid cgroup v1/v2.
@@ -178,17 +189,20 @@ build_base_image() {
   echo "base rootfs: $versions"
   local node_version
   node_version=$("$packs/node/bin/node" -p 'process.versions.node')
-  timed "podman import $BASE_IMAGE" sh -c "tar -C '$rootfs' -c . | podman import \
+  timed "podman import $BASE_IMAGE" bash -o pipefail -c "tar -C '$rootfs' -c . | podman import \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'ENV NODE_VERSION=$node_version' \
-      --change 'CMD [\"node\"]' - '$BASE_IMAGE' >/dev/null"
+      --change 'CMD [\"node\"]' - '$BASE_IMAGE' >/dev/null" \
+    || fail "podman import of the base rootfs as $BASE_IMAGE failed"
   rm -rf "$rootfs" "$packs"
 }
 log "base image $BASE_IMAGE"
 if podman image exists "$BASE_IMAGE"; then
   echo "base image present in podman's store"
 else
-  timed "base image" build_base_image
+  STEP_START=$(date +%s%N)
+  build_base_image
+  print_time "$STEP_START" "base image"
 fi
 
 # --- 3. build -------------------------------------------------------------------
@@ -206,8 +220,12 @@ build_image() {
 }
 # The build stage gets its own tag, so the prune below keeps it as the cache
 # for the next run and removes only images that earlier runs left untagged.
-timed "podman build (build stage)" build_image --target build -t "$BUILD_STAGE_IMAGE"
-timed "podman build" build_image -t "$IMAGE"
+STEP_START=$(date +%s%N)
+build_image --target build -t "$BUILD_STAGE_IMAGE"
+print_time "$STEP_START" "podman build (build stage)"
+STEP_START=$(date +%s%N)
+build_image -t "$IMAGE"
+print_time "$STEP_START" "podman build"
 PRUNED=$(podman image prune -f --filter "label=$SMOKE_LABEL" | grep -c . || true)
 echo "removed $PRUNED untagged images of earlier smoke builds"
 IMAGE_SIZE=$(podman image inspect --format '{{.Size}}' "$IMAGE")
@@ -246,7 +264,7 @@ podman run -d --init --name "$CONTAINER" --network host \
   -e UPSTREAM_BASE_URL="http://127.0.0.1:$UPSTREAM_PORT/v1" -e UPSTREAM_MODEL="$UPSTREAM_MODEL" \
   "$IMAGE" >/dev/null
 wait_for_healthz "$CONTAINER" "$PROXY_PORT"
-printf '[time] %6d ms  %s\n' "$(elapsed_ms "$RUN_START")" "podman run until /healthz returned 200"
+print_time "$RUN_START" "podman run until /healthz returned 200"
 
 # No systemd here, so podman never runs the HEALTHCHECK on its own timer.
 timed "podman healthcheck run" podman healthcheck run "$CONTAINER" || fail "podman healthcheck run reported unhealthy"
@@ -333,7 +351,7 @@ podman run -d --init --name "$MOUNTED_CONTAINER" --network host \
   -e HOST=127.0.0.1 -e PORT="$MOUNTED_PORT" -e UPSTREAM_BASE_URL="http://127.0.0.1:$UPSTREAM_PORT/v1" \
   "$IMAGE" >/dev/null 2>"$WORK/mounted-run.log" || { cat "$WORK/mounted-run.log" >&2; fail "podman run with mounts failed"; }
 wait_for_healthz "$MOUNTED_CONTAINER" "$MOUNTED_PORT"
-printf '[time] %6d ms  %s\n' "$(elapsed_ms "$RUN_START")" "podman run with mounts until /healthz returned 200"
+print_time "$RUN_START" "podman run with mounts until /healthz returned 200"
 MODELS=$(model_ids "$MOUNTED_PORT")
 [ "$MODELS" = "mounted-knight" ] || fail "with mounted config, /v1/models lists \"$MODELS\", expected only \"mounted-knight\""
 echo "/v1/models with the mounted config: $MODELS"
@@ -349,8 +367,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$reloaded" -eq 1 ] || fail "the server did not reload the edited mounted config within 10 s"
-printf '[time] %6d ms  %s\n' "$(elapsed_ms "$RELOAD_START")" "reload after editing the mounted config"
+print_time "$RELOAD_START" "reload after editing the mounted config"
 podman rm -f -t 10 "$MOUNTED_CONTAINER" >/dev/null
 
-printf '[time] %6d ms  %s\n' "$(elapsed_ms "$SCRIPT_START")" "container smoke test, total"
+print_time "$SCRIPT_START" "container smoke test, total"
 echo "container smoke test passed: $IMAGE"
