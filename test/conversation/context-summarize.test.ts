@@ -297,6 +297,20 @@ describe('context budget with summarize', () => {
     expect(JSON.stringify(warnings[0]?.err)).toContain('500');
   });
 
+  it('falls back to trim on an empty recap', async () => {
+    const setup = await setUp({}, { script: { recap: '<think>先想想这段对话讲了什么。</think>' } });
+
+    const { result } = await sendUntilFirstCut(setup, chineseTurns(40, { seed: 21 }));
+
+    expect(result.status).toBe(200);
+    expect(result.recaps).toHaveLength(1);
+    const messages = result.forwarded.json.messages as ChatMessage[];
+    expect(messages.slice(1).filter((message) => message.role === 'system')).toEqual([]);
+    const warnings = setup.proxy.logs.filter((line) => line.level === 40 && /recap/i.test(String(line.msg)));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0]?.err)).toContain('empty recap');
+  });
+
   it('asks once for concurrent identical requests', async () => {
     const setup = await setUp({}, { script: { recapDelayMs: 300 } });
     const sent = requestAt(chineseTurns(40, { seed: 21 }), 30);
