@@ -68,8 +68,8 @@ export class CliContext {
     return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
   }
 
-  /** Describes why a file could not be read, in the chosen language. */
-  readReason(error: unknown): string {
+  /** Describes why a file could not be read or written, in the chosen language. */
+  fileErrorReason(error: unknown): string {
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') return this.text('reasonNotFound');
     if (code === 'EISDIR') return this.text('reasonIsFolder');

@@ -21,7 +21,7 @@ export function loadFolder(context: CliContext, folder: string): PackSet {
   try {
     return loadPackSet(folder);
   } catch (error) {
-    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(folder), reason: context.readReason(error) });
+    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(folder), reason: context.fileErrorReason(error) });
   }
 }
 

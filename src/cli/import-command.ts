@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { importPackInput } from '../packs/import-file.js';
 import { PackImportError } from '../packs/import-problems.js';
@@ -36,7 +36,7 @@ export function runImport(context: CliContext, input: string, options: ImportOpt
   try {
     bytes = readFileSync(inputFile);
   } catch (error) {
-    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(inputFile), reason: context.readReason(error) });
+    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(inputFile), reason: context.fileErrorReason(error) });
   }
 
   let result;
@@ -59,9 +59,10 @@ export function runImport(context: CliContext, input: string, options: ImportOpt
     context.io.stdout.write(yaml);
   } else {
     try {
+      mkdirSync(path.dirname(outputFile), { recursive: true });
       writeFileSync(outputFile, yaml);
     } catch (error) {
-      throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(outputFile), reason: context.readReason(error) });
+      throw context.error(EXIT_USAGE, 'writeFailed', { file: context.display(outputFile), reason: context.fileErrorReason(error) });
     }
     const examples = Array.isArray(result.pack.examples) ? result.pack.examples.length : 0;
     context.err(context.text('importWritten', { file: context.display(outputFile), examples }));

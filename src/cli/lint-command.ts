@@ -35,7 +35,7 @@ function lintTargets(context: CliContext, target: string | undefined, configOpti
   try {
     isFolder = statSync(resolved).isDirectory();
   } catch (error) {
-    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(resolved), reason: context.readReason(error) });
+    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(resolved), reason: context.fileErrorReason(error) });
   }
 
   if (!isFolder) {
@@ -56,7 +56,7 @@ function lintFile(context: CliContext, file: string): Finding[] {
   try {
     return lintPackSource(readPackSource(file)).findings;
   } catch (error) {
-    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(file), reason: context.readReason(error) });
+    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(file), reason: context.fileErrorReason(error) });
   }
 }
 

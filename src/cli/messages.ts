@@ -113,6 +113,10 @@ export const MESSAGES = {
     (p) => `无法读取 ${p.file}：${p.reason}`,
     (p) => `Cannot read ${p.file}: ${p.reason}`,
   ),
+  writeFailed: entry<{ file: string; reason: string }>(
+    (p) => `无法写入 ${p.file}：${p.reason}`,
+    (p) => `Cannot write ${p.file}: ${p.reason}`,
+  ),
   reasonNotFound: entry(
     () => '文件或目录不存在',
     () => 'file or folder not found',

@@ -30,7 +30,7 @@ export function runNew(context: CliContext, name: string, configOption: string |
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw context.error(EXIT_USAGE, 'packExists', { file: context.display(file) });
     }
-    throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(file), reason: context.readReason(error) });
+    throw context.error(EXIT_USAGE, 'writeFailed', { file: context.display(file), reason: context.fileErrorReason(error) });
   }
   context.out(context.text('packCreated', { file: context.display(file) }));
   return EXIT_OK;

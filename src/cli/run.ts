@@ -107,7 +107,8 @@ function parseCommandLine(context: CliContext, argv: readonly string[]) {
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     const code = (error as NodeJS.ErrnoException).code;
-    const option = /'(-[^' ]+)/.exec(detail)?.[1] ?? detail;
+    // Node names the option in quotes: "Unknown option '--x'", "Option '-o, --output <value>' argument missing".
+    const option = /'(-[^'<]+?)\s*(?:<[^']*)?'/.exec(detail)?.[1] ?? detail;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(context, context.text('unknownOption', { option }));
     if (detail.includes('argument missing')) throw usageError(context, context.text('optionNeedsValue', { option }));
     throw usageError(context, context.text('invalidOption', { detail }));
