@@ -30,7 +30,8 @@ export async function registerAccess(
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : origins,
       methods: ['GET', 'POST', 'OPTIONS'],
-      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-microtune-thinking', 'x-microtune-user', 'x-microtune-conversation', 'x-stainless-os', 'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout', 'x-stainless-helper-method', 'openai-organization', 'openai-project', 'anthropic-dangerous-direct-browser-access', 'http-referer', 'x-title'],
+      // No allowedHeaders: the plugin then allows the headers the preflight asks for, which
+      // covers the openai SDK's x-stainless-* set and the user-agent that Firefox and Safari list.
       exposedHeaders: ['x-request-id', 'x-microtune-upstream', 'x-microtune-variant', 'x-microtune-dropped-turns', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests'],
       maxAge: 600,
     });

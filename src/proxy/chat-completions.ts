@@ -39,7 +39,7 @@ export interface RelayContext {
   keepAliveCommentMs: number;
   abort: AbortController;
   record: RequestRecord;
-  /** Where reasoning removed from tool-call answers is kept; undefined in keep mode. */
+  /** Where the reasoning of tool-call answers is kept for the follow-up request. */
   stash: ReasoningStash | undefined;
 }
 
@@ -216,7 +216,8 @@ async function proxyChatCompletion(
     keepAliveCommentMs: snapshot.config.server.keepAliveCommentMs,
     abort,
     record,
-    stash: thinking === 'keep' ? undefined : state.reasoningStash,
+    // Stashed in keep mode too: some clients (the openai SDK's stream helper) drop reasoning_content.
+    stash: state.reasoningStash,
   };
 
   if (sent.errorText !== undefined) {

@@ -549,8 +549,11 @@ function buildDelta(input: JsonObject, released: FilterOutput, mode: ThinkingMod
   if (mode === 'strip') {
     delete output.reasoning_content;
     delete output.reasoning;
+    delete output.reasoning_details;
   } else if (mode === 'separate') {
+    // OpenRouter's reasoning_details repeats the reasoning text in structured form.
     delete output.reasoning;
+    delete output.reasoning_details;
     if (released.reasoning !== '') {
       output.reasoning_content = released.reasoning;
     } else if (typeof input.reasoning_content === 'string') {

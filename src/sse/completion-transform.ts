@@ -15,8 +15,9 @@ export interface CompletionTransformResult {
 
 /**
  * Rewrites `model` and runs each choice's message through the thinking filter.
- * Keep mode leaves the reasoning fields as they are, strip mode deletes `reasoning_content`
- * and `reasoning`, and separate mode writes the reasoning to `reasoning_content` only.
+ * Keep mode leaves the reasoning fields as they are, strip mode deletes `reasoning_content`,
+ * `reasoning` and `reasoning_details`, and separate mode writes the reasoning to
+ * `reasoning_content` only.
  * A `null` content stays null unless the empty-answer fallback fills it. Unknown fields pass
  * through, and a body that is not an object is returned as it is. The input is not modified.
  */
@@ -62,8 +63,11 @@ function transformMessage(message: JsonObject, finishReason: string | null, opti
   if (options.mode === 'strip') {
     delete message.reasoning_content;
     delete message.reasoning;
+    delete message.reasoning_details;
   } else if (options.mode === 'separate') {
+    // OpenRouter's reasoning_details repeats the reasoning text in structured form.
     delete message.reasoning;
+    delete message.reasoning_details;
     if (result.reasoning !== '') {
       message.reasoning_content = result.reasoning;
     } else {

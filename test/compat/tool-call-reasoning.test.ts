@@ -219,19 +219,25 @@ describe('tool-call reasoning with DeepSeek', () => {
     expect(assistantSentUpstream(upstream.requests[1])?.reasoning_content).toBe(TOOL_REASONING);
   });
 
-  it('keep mode relays the 400 if the client drops it', async () => {
-    // Keep mode stashes nothing: the reasoning is the client's to send back.
+  it('keep mode restores reasoning the client dropped', async () => {
+    // The proxy stashes tool-call reasoning in keep mode too, because some
+    // clients (the openai SDK's stream helper) lose it on the way.
     const { upstream, client } = await setUp();
 
     const first = await client.chat.completions.create({ model: keeperAlias('keep'), messages: [question], tools: TOOLS });
     const { reasoning_content: _dropped, ...assistant } = first.choices[0]!.message as unknown as Message;
-    const failure = await client.chat.completions
-      .create({ model: keeperAlias('keep'), messages: [question, assistant as never, toolResult()], tools: TOOLS })
-      .catch((error: unknown) => error);
+    const second = await client.chat.completions.create({
+      model: keeperAlias('keep'),
+      messages: [question, assistant as never, toolResult()],
+      tools: TOOLS,
+    });
 
-    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((failure as Error).message).toContain('Missing `reasoning_content` field in the assistant message at message index 2');
+    expect(second.choices[0]?.message.content).toBe(ANSWER);
     expect(upstream.requests).toHaveLength(2);
+    const produced = (first.choices[0]!.message as unknown as Message).reasoning_content;
+    const sent = upstream.requests[1]?.json.messages[2] as Message;
+    expect(typeof produced).toBe('string');
+    expect(sent.reasoning_content).toBe(produced);
   });
 
   it('AI SDK tool loop works in strip mode', async () => {
