@@ -24,18 +24,18 @@ function plural(count: number, singular: string, pluralForm = `${singular}s`): s
 const USAGE_ZH = `用法：microtune packs <命令> [参数] [选项]
 
 命令：
-  lint [文件|目录]          检查包文件，每条发现一行：文件:行 级别 规则 说明
-  render <包名|文件>        打印代理发送给上游的系统提示词（末尾另加一个换行）
-  stats [包名|文件]         每个包渲染后的 token 数，以及按配置价格估算的每次请求费用
-  new <包名>                在包目录里创建带中文注释的新包 <包名>.yaml
-  import <文件>             把三段式系统提示词（.txt/.md）、SillyTavern 角色卡（.json/.png）转成包 YAML
+  lint [文件|目录]          检查 pack 文件，每条发现一行：文件:行 级别 规则 说明
+  render <名字|文件>        打印代理发送给上游的系统提示词（末尾另加一个换行）
+  stats [名字|文件]         每个 pack 渲染后的词元数，以及按配置价格估算的每次请求费用
+  new <名字>                在 pack 目录里创建带中文注释的新 pack：<名字>.yaml
+  import <文件>             把三段式系统提示词（.txt/.md）、SillyTavern 角色卡（.json/.png）转成 pack YAML
 
 选项：
   --config <文件>           配置文件（默认：环境变量 MICROTUNE_CONFIG，否则 config/microtune.yaml）
   --lang zh|en              消息语言（默认中文；LC_ALL、LC_MESSAGES 或 LANG 以 en 开头时用英文）
   --user <名字>             render、stats：用这个名字填 {{user}}，和请求头 x-microtune-user 的效果一样
   -o, --output <文件>       import：写入这个文件，不写标准输出
-  --name <包名>             import：包名（默认取输出文件名，否则取输入文件名）
+  --name <名字>             import：pack 的名字（默认取输出文件名，否则取输入文件名）
   --force                   import：覆盖已有的输出文件
   -h, --help                显示这段帮助
 
@@ -70,7 +70,7 @@ export const MESSAGES = {
     () => 'Run microtune --help for usage.',
   ),
   unknownCommand: entry<{ command: string }>(
-    (p) => `未知命令“${p.command}”。可用命令：packs lint、packs render、packs stats、packs new、packs import。`,
+    (p) => `未知命令“${p.command}”。可用命令：packs lint、 packs render、 packs stats、 packs new、 packs import。`,
     (p) => `Unknown command "${p.command}". Commands: packs lint, packs render, packs stats, packs new, packs import.`,
   ),
   missingCommand: entry(
@@ -130,11 +130,11 @@ export const MESSAGES = {
     () => 'permission denied',
   ),
   noPackFiles: entry<{ folder: string }>(
-    (p) => `${p.folder} 里没有包文件（.yaml、.yml、.json、.txt、.md）。`,
+    (p) => `${p.folder} 里没有 pack 文件（.yaml、.yml、.json、.txt、.md）。`,
     (p) => `No pack files (.yaml, .yml, .json, .txt, .md) in ${p.folder}.`,
   ),
   unsupportedFileType: entry<{ file: string }>(
-    (p) => `不支持的文件类型：${p.file}。包文件的扩展名是 .yaml、.yml、.json、.txt 或 .md。`,
+    (p) => `不支持的文件类型：${p.file}。pack 文件的扩展名是 .yaml、.yml、.json、.txt 或 .md。`,
     (p) => `Unsupported file type: ${p.file}. Pack files end in .yaml, .yml, .json, .txt or .md.`,
   ),
   lintSummary: entry<{ files: number; errors: number; warnings: number; infos: number }>(
@@ -143,24 +143,24 @@ export const MESSAGES = {
       `Checked ${plural(p.files, 'file')}: ${plural(p.errors, 'error')}, ${plural(p.warnings, 'warning')}, ${plural(p.infos, 'note')}.`,
   ),
   packNotFound: entry<{ name: string; folder: string }>(
-    (p) => `${p.folder} 里没有名为“${p.name}”的包。`,
+    (p) => `${p.folder} 里没有名为“${p.name}”的 pack。`,
     (p) => `No pack named "${p.name}" in ${p.folder}.`,
   ),
   packLeftOut: entry<{ file: string; problem: string }>(
-    (p) => `${p.file}：这个包不会被加载：${p.problem}`,
+    (p) => `${p.file}：这个 pack 不会被加载：${p.problem}`,
     (p) => `${p.file}: this pack is left out: ${p.problem}`,
   ),
   invalidPackName: entry<{ name: string }>(
-    (p) => `包名“${p.name}”无效：只能用小写字母、数字和“-”。`,
+    (p) => `pack 名“${p.name}”无效：只能用小写字母、数字和“-”。`,
     (p) => `Invalid pack name "${p.name}": use lowercase letters, digits and "-".`,
   ),
   invalidOutputName: entry<{ name: string }>(
-    (p) => `从输出文件名得到的包名“${p.name}”无效：只能用小写字母、数字和“-”。用 --name 指定包名，或者换一个输出文件名。`,
+    (p) => `从输出文件名得到的 pack 名“${p.name}”无效：只能用小写字母、数字和“-”。用 --name 指定 pack 名，或者换一个输出文件名。`,
     (p) =>
       `The pack name "${p.name}" taken from the output file name is invalid: use lowercase letters, digits and "-". Give one with --name or rename the output file.`,
   ),
   packExists: entry<{ file: string }>(
-    (p) => `${p.file} 已存在，不会覆盖。换一个包名，或者先移走旧文件。`,
+    (p) => `${p.file} 已存在，不会覆盖。换一个 pack 名，或者先移走旧文件。`,
     (p) => `${p.file} already exists and is not overwritten. Choose another name or move the old file away.`,
   ),
   packCreated: entry<{ file: string }>(
@@ -197,12 +197,12 @@ export const MESSAGES = {
   ),
   statsEncoding: entry<{ encoding: string }>(
     (p) =>
-      `token 数按 ${p.encoding} 编码计算（OpenAI GPT-4o 系列的分词器）；DeepSeek、Qwen、Llama 等其他模型有自己的分词器，这些数字只是估算。`,
+      `词元数按 ${p.encoding} 编码计算（OpenAI GPT-4o 系列的分词器）；DeepSeek、Qwen、Llama 等其他模型有自己的分词器，这些数字只是估算。`,
     (p) =>
       `Token counts use the ${p.encoding} encoding (the tokenizer of OpenAI's GPT-4o family); other models such as DeepSeek, Qwen and Llama have tokenizers of their own, so for them the counts are estimates.`,
   ),
   statsPack: entry<{ name: string; tokens: number }>(
-    (p) => `${p.name}：${p.tokens} 个 token`,
+    (p) => `${p.name}：${p.tokens} 个词元`,
     (p) => `${p.name}: ${plural(p.tokens, 'token')}`,
   ),
   statsAliasCost: entry<{
@@ -216,7 +216,7 @@ export const MESSAGES = {
     source: 'alias' | 'upstream';
   }>(
     (p) =>
-      `  别名 ${p.alias}（${p.upstream} 上的 ${p.model}，输入价 ${p.price} ${p.currency}/百万 token，${p.source === 'alias' ? '来自别名' : '来自上游'}）：每次请求 ${p.perRequest} ${p.currency}，每 1,000 次请求 ${p.perThousand} ${p.currency}`,
+      `  别名 ${p.alias}（${p.upstream} 上的 ${p.model}，输入价 ${p.price} ${p.currency}/百万词元，${p.source === 'alias' ? '来自别名' : '来自上游'}）：每次请求 ${p.perRequest} ${p.currency}，每 1,000 次请求 ${p.perThousand} ${p.currency}`,
     (p) =>
       `  alias ${p.alias} (${p.model} on ${p.upstream}, input ${p.price} ${p.currency} per million tokens, ${p.source} price): ${p.perRequest} ${p.currency} per request, ${p.perThousand} ${p.currency} per 1,000 requests`,
   ),
@@ -225,15 +225,15 @@ export const MESSAGES = {
     (p) => `  alias ${p.alias}: no price configured (set inputPerMillion in aliases.${p.alias}.price or upstreams.${p.upstream}.price)`,
   ),
   statsNoAlias: entry(
-    () => '  没有别名使用这个包，无法估算费用。',
+    () => '  没有别名使用这个 pack，无法估算费用。',
     () => '  no alias uses this pack, so there is no cost estimate.',
   ),
   statsNoConfig: entry(
-    () => '没有找到配置文件，只统计 token 数。',
+    () => '没有找到配置文件，只统计词元数。',
     () => 'No config file found, so only tokens are counted.',
   ),
   statsCostNote: entry(
-    () => '费用 = 包的 token 数 × 输入价，只算包这段前缀，不含对话本身和输出；上游有前缀缓存时，重复的前缀可能按更低的缓存价计费。',
+    () => '费用 = pack 的词元数 × 输入价，只算 pack 这段前缀，不含对话本身和输出；上游有前缀缓存时，重复的前缀可能按更低的缓存价计费。',
     () =>
       'Cost = pack tokens × input price: the pack prefix only, without the conversation or the output. Where the upstream caches prompt prefixes, the repeated prefix may be billed at a lower cached price.',
   ),
@@ -283,7 +283,7 @@ const RULE_MESSAGES: Record<RuleId, Entry<FindingParams>> = {
     (p) => importProblemText('en', p),
   ),
   schema: entry(
-    (p) => `不符合包格式：${n(p.detail)}`,
+    (p) => `不符合 pack 格式：${n(p.detail)}`,
     (p) => n(p.detail),
   ),
   'name-mismatch': entry(
@@ -291,7 +291,7 @@ const RULE_MESSAGES: Record<RuleId, Entry<FindingParams>> = {
     (p) => `is "${n(p.name)}" but must equal the file name "${n(p.fileName)}"`,
   ),
   'duplicate-name': entry(
-    (p) => `另一个文件 ${n(p.other)} 也定义了包“${n(p.name)}”；两个都不会加载`,
+    (p) => `另一个文件 ${n(p.other)} 也定义了 pack“${n(p.name)}”；两个都不会加载`,
     (p) => `another file, ${n(p.other)}, also defines pack "${n(p.name)}"; neither is loaded`,
   ),
   'empty-field': entry(
@@ -348,7 +348,7 @@ const RULE_MESSAGES: Record<RuleId, Entry<FindingParams>> = {
   ),
   'single-character': entry(
     (p) =>
-      `这个包写明用于多个角色，但全部 ${n(p.count)} 个示例都是“${n(p.name)}”；加入其他角色的示例，否则模型会把所有角色都演成这一个`,
+      `这个 pack 写明用于多个角色，但全部 ${n(p.count)} 个示例都是“${n(p.name)}”；加入其他角色的示例，否则模型会把所有角色都演成这一个`,
     (p) =>
       `the pack is meant for many characters, but all ${n(p.count)} examples show "${n(p.name)}"; add examples of other characters, or the model plays every role as this one`,
   ),
@@ -357,15 +357,15 @@ const RULE_MESSAGES: Record<RuleId, Entry<FindingParams>> = {
     (p) => `still contains placeholder text (${n(p.marker)}); replace it with real content`,
   ),
   'char-placeholder-unset': entry(
-    () => '用到了 {{char}}，但包没有 char 字段，{{char}} 会原样发给模型；加上 char: 角色名',
+    () => '用到了 {{char}}，但 pack 没有 char 字段，{{char}} 会原样发给模型；加上 char: 角色名',
     () => 'uses {{char}} but the pack has no char field, so {{char}} reaches the model as written; add char: <name>',
   ),
   'user-placeholder-unset': entry(
-    () => '用到了 {{user}}，但包没有 user 字段；请求不带 x-microtune-user 头时，{{user}} 会原样发给模型',
+    () => '用到了 {{user}}，但 pack 没有 user 字段；请求不带 x-microtune-user 头时，{{user}} 会原样发给模型',
     () => 'uses {{user}} but the pack has no user field; without an x-microtune-user header, {{user}} reaches the model as written',
   ),
   'below-recommended-size': entry(
-    (p) => `渲染后的系统提示词有 ${n(p.tokens)} 个 token（${n(p.encoding)}），少于建议的 ${n(p.recommended)}；考虑多写几个示例`,
+    (p) => `渲染后的系统提示词有 ${n(p.tokens)} 个词元（${n(p.encoding)}），少于建议的 ${n(p.recommended)}；考虑多写几个示例`,
     (p) => `the rendered system prompt has ${n(p.tokens)} tokens (${n(p.encoding)}), under the recommended ${n(p.recommended)}; consider more examples`,
   ),
 };
@@ -498,19 +498,19 @@ export function formatImportProblem(file: string, problem: ImportProblem, lang: 
 
 const IMPORT_NOTES: Record<ImportNoteCode, Entry<ImportParams>> = {
   'card-field-left-out': entry(
-    (p) => `未导入 data.${n(p.field)}：包里没有对应的位置`,
+    (p) => `未导入 data.${n(p.field)}：pack 里没有对应的位置`,
     (p) => `left out data.${n(p.field)}: a pack has no place for it`,
   ),
   'card-book-left-out': entry(
-    (p) => `未导入 data.character_book（${n(p.entries)} 个条目）：包没有世界书，需要的设定请手动写进 preamble`,
+    (p) => `未导入 data.character_book（${n(p.entries)} 个条目）：pack 没有世界书，需要的设定请手动写进 preamble`,
     (p) => `left out data.character_book (${n(p.entries)} entries): a pack has no lorebook, so copy what you need into the preamble`,
   ),
   'card-greetings-left-out': entry(
-    (p) => `未导入 data.${n(p.field)}（${n(p.count)} 条）：包没有开场白；想保留的话，可以改写成一个示例`,
+    (p) => `未导入 data.${n(p.field)}（${n(p.count)} 条）：pack 没有开场白；想保留的话，可以改写成一个示例`,
     (p) => `left out data.${n(p.field)} (${n(p.count)}): a pack has no greeting; rewrite one as an example to keep it`,
   ),
   'card-original-macro-removed': entry(
-    (p) => `删掉了 data.${n(p.field)} 里的 {{original}}：它代表 SillyTavern 自己的默认提示词，包里没有对应内容`,
+    (p) => `删掉了 data.${n(p.field)} 里的 {{original}}：它代表 SillyTavern 自己的默认提示词，pack 里没有对应内容`,
     (p) => `removed {{original}} from data.${n(p.field)}: it stands for SillyTavern's own default prompt, which a pack does not have`,
   ),
   'card-legacy-placeholders': entry(
@@ -530,7 +530,7 @@ const IMPORT_NOTES: Record<ImportNoteCode, Entry<ImportParams>> = {
     (p) => `left out the text before the first turn of example dialogue ${n(p.block)}`,
   ),
   'card-no-examples': entry(
-    () => 'mes_example 里没有成对的 {{user}}: / {{char}}: 发言，包里没有示例',
+    () => 'mes_example 里没有成对的 {{user}}: / {{char}}: 发言，pack 里没有示例',
     () => 'mes_example has no {{user}}: / {{char}}: pair, so the pack has no examples',
   ),
   'card-placeholder-monologues': entry(

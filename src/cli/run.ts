@@ -87,11 +87,11 @@ function dispatch(context: CliContext, argv: readonly string[]): number {
     case 'lint':
       return runLint(context, rest[0], values.config);
     case 'render':
-      return runRender(context, needs(context.lang === 'zh' ? '包名|文件' : 'pack|file'), packOptions);
+      return runRender(context, needs(context.lang === 'zh' ? '名字|文件' : 'pack|file'), packOptions);
     case 'stats':
       return runStats(context, rest[0], packOptions);
     case 'new':
-      return runNew(context, needs(context.lang === 'zh' ? '包名' : 'pack'), values.config);
+      return runNew(context, needs(context.lang === 'zh' ? '名字' : 'pack'), values.config);
     default:
       return runImport(context, needs(context.lang === 'zh' ? '文件' : 'file'), {
         output: values.output,

@@ -8,9 +8,9 @@ import { FILL_IN_MARKER } from './fill-in.js';
  */
 export function scaffoldPack(name: string, displayFile: string): string {
   const todo = FILL_IN_MARKER;
-  return `# 新的提示包：${name}
+  return `# 新的 pack（提示包）：${name}
 #
-# 一个包由 preamble（角色设定和规则）和若干示例组成。每个示例分三部分：
+# 一个 pack 由 preamble（角色设定和规则）和若干示例组成。每个示例分三部分：
 #   user      用户的请求：写清是谁、在什么场景、想要什么。只有“你是谁”这样的短请求，
 #             模型会学成“任何扮演请求都答成这个角色”。
 #   thinking  角色的内心独白：第一人称，像自言自语，不列条目，最后落在一个决定上。
@@ -21,14 +21,14 @@ export function scaffoldPack(name: string, displayFile: string): string {
 
 # 必须和文件名相同：小写字母、数字和“-”。
 name: ${name}
-title: ${todo}包的标题
+title: ${todo}pack 的标题
 # 用中文时，preamble 里要有一句要求用中文回答的话（见“边界”一段）。
 language: zh-CN
 # 角色名，会填进文中所有的 {{char}}。
 char: ${todo}角色名
 # 用户在故事里的称呼，会填进 {{user}}；请求头 x-microtune-user 可以按请求覆盖它。
 # user: 旅人
-# 这个包要让模型扮演多个角色时，取消下一行的注释；lint 会检查示例是不是都在演同一个角色。
+# 这个 pack 要让模型扮演多个角色时，取消下一行的注释；lint 会检查示例是不是都在演同一个角色。
 # characters: many
 preamble: |
   你要扮演{{char}}：${todo}年龄、身份、眼下的处境，再加一两个让人记得住的小习惯。

@@ -128,7 +128,7 @@ describe('packs lint', () => {
     const result = run(['packs', 'lint', 'empty'], { cwd });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('empty 里没有包文件');
+    expect(result.stderr).toContain('empty 里没有 pack 文件');
   });
 
   it('exits 2 for a named config that is missing', () => {

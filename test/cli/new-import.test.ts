@@ -28,7 +28,7 @@ describe('packs new', () => {
 
     expect(created.code).toBe(0);
     expect(created.stdout).toContain('已创建 packs/tea-master.yaml');
-    expect(readFileSync(path.join(cwd, 'packs', 'tea-master.yaml'), 'utf8')).toMatch(/^# 新的提示包：tea-master\n/);
+    expect(readFileSync(path.join(cwd, 'packs', 'tea-master.yaml'), 'utf8')).toMatch(/^# 新的 pack（提示包）：tea-master\n/);
     expect(lint.code).toBe(0);
     expect(new Set(rules)).toEqual(new Set(['warning placeholder-text', 'info below-recommended-size']));
   });
@@ -50,7 +50,7 @@ describe('packs new', () => {
     const result = run(['packs', 'new', 'tea-master'], { cwd });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('packs/tea-master.yaml 已存在，不会覆盖。换一个包名，或者先移走旧文件。\n');
+    expect(result.stderr).toBe('packs/tea-master.yaml 已存在，不会覆盖。换一个 pack 名，或者先移走旧文件。\n');
     expect(readFileSync(path.join(cwd, 'packs', 'tea-master.yaml'), 'utf8')).toContain('已经写好的内容');
   });
 
@@ -69,7 +69,7 @@ describe('packs new', () => {
     const result = run(['packs', 'new', name], { cwd });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`包名“${name}”无效`);
+    expect(result.stderr).toContain(`pack 名“${name}”无效`);
     expect(existsSync(path.join(cwd, 'packs'))).toBe(false);
   });
 });
@@ -126,7 +126,7 @@ describe('packs import', () => {
     const result = run(['packs', 'import', path.join(TOOLKIT, 'teahouse-prompt.md'), '-o', 'Tea House.yaml'], { cwd });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('从输出文件名得到的包名“Tea House”无效');
+    expect(result.stderr).toContain('从输出文件名得到的 pack 名“Tea House”无效');
     expect(existsSync(path.join(cwd, 'Tea House.yaml'))).toBe(false);
   });
 

@@ -88,7 +88,7 @@ describe('packs render', () => {
     const result = run(['packs', 'render', 'no-such-pack']);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('packs 里没有名为“no-such-pack”的包。\n');
+    expect(result.stderr).toBe('packs 里没有名为“no-such-pack”的 pack。\n');
   });
 
   it('exits 2 for a missing pack file', () => {
@@ -107,7 +107,7 @@ describe('packs render', () => {
 
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('packs/night-ferry.yaml：这个包不会被加载：');
+    expect(result.stderr).toContain('packs/night-ferry.yaml：这个 pack 不会被加载：');
     expect(result.stderr).toContain('rule layout-tag-in-field');
     expect(result.stderr).not.toMatch(STACK_FRAME);
   });
@@ -116,7 +116,7 @@ describe('packs render', () => {
     const result = run(['packs', 'render']);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('packs render 缺少参数 <包名|文件>。');
+    expect(result.stderr).toContain('packs render 缺少参数 <名字|文件>。');
   });
 });
 
@@ -152,7 +152,7 @@ describe('packs stats', () => {
     const result = run(['packs', 'stats', 'loyal-knight'], { cwd });
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('loyal-knight：1950 个 token');
+    expect(result.stdout).toContain('loyal-knight：1950 个词元');
     expect(result.stdout).toContain('每次请求 0.0819 CNY，每 1,000 次请求 81.9 CNY');
   });
 
@@ -164,7 +164,7 @@ describe('packs stats', () => {
 
     const result = run(['packs', 'stats'], { cwd });
 
-    expect(result.stdout).toContain('  没有别名使用这个包，无法估算费用。');
+    expect(result.stdout).toContain('  没有别名使用这个 pack，无法估算费用。');
     expect(result.stdout).not.toContain('费用 = ');
   });
 
@@ -174,8 +174,8 @@ describe('packs stats', () => {
     const result = run(['packs', 'stats'], { cwd });
 
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe('没有找到配置文件，只统计 token 数。\n');
-    expect(result.stdout).toMatch(/^night-ferry：\d+ 个 token$/m);
+    expect(result.stderr).toBe('没有找到配置文件，只统计词元数。\n');
+    expect(result.stdout).toMatch(/^night-ferry：\d+ 个词元$/m);
   });
 
   it('counts with a {{user}} override', () => {
@@ -199,7 +199,7 @@ describe('packs stats', () => {
 
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('night-ferry：');
-    expect(result.stderr).toContain('packs/broken.yaml：这个包不会被加载：');
+    expect(result.stderr).toContain('packs/broken.yaml：这个 pack 不会被加载：');
   });
 
   it('exits 2 for an unknown pack', () => {

@@ -33,7 +33,7 @@ describe('usage', () => {
     [['packs', 'lint', '--force'], '选项 --force 不能用于 packs lint。'],
     [['packs', 'import', 'a.txt', '--user', 'x'], '选项 --user 不能用于 packs import。'],
     [['packs', 'lint', 'a', 'b'], 'packs lint 的参数太多：b'],
-    [['packs', 'new'], 'packs new 缺少参数 <包名>。'],
+    [['packs', 'new'], 'packs new 缺少参数 <名字>。'],
     [['packs', 'import'], 'packs import 缺少参数 <文件>。'],
     [['packs', 'lint', '--colour'], '未知选项 --colour。'],
     [['packs', 'import', 'a.txt', '-o'], '选项 -o, --output 需要一个值。'],
