@@ -67,6 +67,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerOpsRoutes(app, state);
   registerModelRoutes(app, state);
   registerAliasDetailsRoute(app, state);
+  await app.register(import('./playground/playground.js'));
   app.post('/v1/chat/completions', createChatCompletionsHandler(state));
   return app;
 }
