@@ -5,7 +5,7 @@ export interface Writer {
   write(chunk: string): unknown;
 }
 
-/** What the command reads and writes, so tests can run it in-process. */
+/** Streams, environment and working folder of one run, passed in so tests can run the command in-process. */
 export interface CliIo {
   stdout: Writer;
   stderr: Writer;

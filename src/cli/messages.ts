@@ -551,7 +551,7 @@ export function formatImportNote(note: ImportNote, lang: Lang): string {
   return message(lang, 'importNote', { detail: IMPORT_NOTES[note.code][lang](note.params) });
 }
 
-/** The English text of a finding, for the pack loader's failure reasons and warnings. */
+/** Returns the English text of a finding, for the pack loader's failure reasons and warnings. */
 export function findingMessageEn(finding: Finding): string {
   return findingMessage(finding, 'en');
 }

@@ -8,7 +8,7 @@ import { readPngChunks, readPngTextChunks } from './png-chunks.js';
 export interface CardImport {
   version: 'v2' | 'v3';
   pack: Record<string, unknown>;
-  /** What had no place in the pack and was left out, and what the importer added. */
+  /** Notes on card fields left out of the pack and on text the importer added. */
   notes: ImportNote[];
 }
 
@@ -48,7 +48,7 @@ export function importCardJson(text: string, name: string): CardImport {
 
 /**
  * Imports a card from a PNG file's `ccv3` (V3) or `chara` (V2) text chunk,
- * which holds the card JSON in base64.
+ * which contains the card JSON in base64.
  */
 export function importCardPng(buffer: Buffer, name: string): CardImport {
   const texts = readPngTextChunks(readPngChunks(buffer));
@@ -172,12 +172,17 @@ function parseMessageExamples(messageExamples: string, notes: ImportNote[]): Imp
     const before: string[] = [];
     for (const line of block.replace(/\r\n?/g, '\n').split('\n')) {
       const match = TURN_LINE.exec(line);
-      const speaker = match === null ? undefined : match[1] === '{{user}}' ? 'user' : 'char';
       const last = turns.at(-1);
-      if (speaker !== undefined && last?.speaker === speaker) last.lines.push(match![2]!);
-      else if (speaker !== undefined) turns.push({ speaker, lines: [match![2]!] });
-      else if (last !== undefined) last.lines.push(line);
-      else before.push(line);
+      if (match === null) {
+        // A line without a speaker continues the turn before it.
+        if (last === undefined) before.push(line);
+        else last.lines.push(line);
+        continue;
+      }
+      const speaker = match[1] === '{{user}}' ? 'user' : 'char';
+      // Consecutive turns of one speaker count as one turn.
+      if (last?.speaker === speaker) last.lines.push(match[2]!);
+      else turns.push({ speaker, lines: [match[2]!] });
     }
     const blockNumber = blockIndex + 1;
     if (before.join('').trim() !== '') notes.push({ code: 'card-text-before-turns', params: { block: blockNumber } });

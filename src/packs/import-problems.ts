@@ -4,7 +4,7 @@
  * text; the pack loader uses the English text.
  */
 
-/** Why an input could not be imported. */
+/** Reason an input could not be imported. */
 export type ImportProblemCode =
   | 'closing-tag-without-opening'
   | 'examples-nested'

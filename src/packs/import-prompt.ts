@@ -1,6 +1,6 @@
 import { PackImportError, type ImportProblemCode, type ImportParams } from './import-problems.js';
 
-/** Where a field's text starts in the input, and whether its lines map one to one onto input lines. */
+/** Start line of a field's text in the input, and whether its lines map one to one onto input lines. */
 export interface FieldSpot {
   line: number;
   verbatim: boolean;
@@ -115,7 +115,7 @@ function findExampleEnd(lines: readonly string[], start: number): number {
   return fail('example-not-closed', start + 1, { example: exampleNumber(lines, start) });
 }
 
-/** Counts `<example>` lines up to and including `start`, so messages can say "example 3". */
+/** Counts `<example>` lines up to and including `start`, so messages can name "example 3". */
 function exampleNumber(lines: readonly string[], start: number): number {
   let count = 0;
   for (let index = 0; index <= start; index += 1) {
@@ -179,7 +179,7 @@ function splitAt(
   return { lines: body.slice(from, to).split('\n'), firstLine: lineOf(from) };
 }
 
-/** Splits an assistant response into its leading thinking block and the answer after it. */
+/** Splits an assistant response into its leading thinking block and the reply after it. */
 function splitResponse(
   lines: readonly string[],
   firstLine: number,
@@ -222,9 +222,9 @@ function splitResponse(
 }
 
 /**
- * Takes lines [from, to), drops blank lines at both ends and the indentation
- * common to the rest, and returns the text with the input line number of its
- * first line (`lineBase` + index + 1), or undefined when nothing is left.
+ * Cleans lines [from, to): drops blank lines at both ends and the indentation
+ * common to the rest. Returns the text and the input line of its first line
+ * (`lineBase` + index + 1), or undefined when nothing is left.
  */
 function cleanField(
   lines: readonly string[],

@@ -102,7 +102,7 @@ export function endsWithDecision(text: string): boolean {
 const ACTION_PATTERN = /（[^）]+）|\([^)]+\)|\*[^*\n]+\*/;
 const SPEECH_PATTERN = /“[^”]+”|"[^"\n]+"|「[^」]+」|『[^』]+』/;
 
-/** True when an answer has an action in brackets or asterisks, or speech in quotation marks. */
+/** True when a reply has an action in brackets or asterisks, or speech in quotation marks. */
 export function hasActionOrSpeech(text: string): boolean {
   return ACTION_PATTERN.test(text) || SPEECH_PATTERN.test(text);
 }
@@ -113,7 +113,7 @@ const CHINESE_REQUEST_PATTERNS: readonly RegExp[] = [
   /\b(?:answer|reply|respond|write|speak|talk)\b[^.\n]{0,40}\bin (?:simplified )?(?:Chinese|Mandarin)\b/i,
 ];
 
-/** True when a line of the text asks the model to answer in Chinese. */
+/** True when a line of the text requests replies in Chinese. */
 export function asksForChinese(text: string): boolean {
   return text.split('\n').some((line) => CHINESE_REQUEST_PATTERNS.some((pattern) => pattern.test(line)));
 }
@@ -121,7 +121,7 @@ export function asksForChinese(text: string): boolean {
 const MANY_CHARACTERS_PATTERN =
   /(?:多个|多种|多位|不同的?|各种|各类|任意|任何)(?:的)?角色|\b(?:many|multiple|several|various|different|any) characters?\b/i;
 
-/** True when the pack says it is meant for many characters: `characters: many`, or its preamble says so. */
+/** True when the pack declares it is meant for many characters: by `characters: many`, or in its preamble. */
 export function declaresManyCharacters(pack: Pack): boolean {
   if (pack.characters !== undefined) return pack.characters === 'many';
   return MANY_CHARACTERS_PATTERN.test(pack.preamble ?? '');

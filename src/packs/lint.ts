@@ -21,7 +21,7 @@ export type Severity = 'error' | 'warning' | 'info';
 
 /**
  * Every lint rule with its fixed severity. Errors are structural and keep a
- * pack out of the server; warnings are style heuristics; info is advice.
+ * pack out of the server. Warnings are style heuristics, and info is advice.
  */
 export const LINT_RULES = {
   syntax: 'error',
@@ -56,7 +56,7 @@ export interface Finding {
   severity: Severity;
   /** 1-based line in the pack file. */
   line: number;
-  /** Field path such as `examples[1].thinking`; empty for the whole file. */
+  /** Field path such as `examples[1].thinking`, or empty for the whole file. */
   path: string;
   params: FindingParams;
 }
@@ -155,7 +155,7 @@ function renderedTextFields(data: unknown): TextField[] {
       if (!isRecord(example)) return;
       for (const key of EXAMPLE_FIELDS) {
         const value = example[key];
-        // `thinking:` with nothing after it parses as null: an empty field too.
+        // `thinking:` with nothing after it parses as null, which is an empty field too.
         if (typeof value === 'string' || value === null) {
           fields.push({ fieldPath: ['examples', index, key], value: value ?? '', kind: key });
         }
@@ -181,7 +181,7 @@ function checkMarkup(data: unknown, findings: FindingList): void {
       if (unclosed !== -1) findings.add('unclosed-fence', field.fieldPath, {}, unclosed);
     }
 
-    // A layout tag breaks an example wherever it stands. The preamble may show
+    // A layout tag breaks an example wherever it appears. The preamble may show
     // one as code, because the importer only reads tags on lines of their own.
     const codeBlanked = blankCode(lines);
     const layoutTag = findLayoutTag(field.kind === 'preamble' ? codeBlanked : lines);

@@ -56,8 +56,8 @@ export function hashPack(pack: Pack): string {
 
 /**
  * Parses, validates and lints one pack file (YAML, JSON, or a raw three-part
- * prompt in .txt or .md). A file with an error finding is left out; never
- * throws for bad content.
+ * prompt in .txt or .md). A file with an error finding is left out. Bad
+ * content or an unreadable file gives a failure, not an exception.
  */
 export function lintPackFile(file: string): PackFileResult {
   const name = path.basename(file, path.extname(file));

@@ -18,8 +18,9 @@ export interface FieldLocator {
   /** Line where the field starts (its key), or where its nearest located parent starts. */
   lineOf(fieldPath: FieldPath): number;
   /**
-   * Line of the field text's line `index` (0-based), when the file keeps the
-   * text's lines one to one (a YAML `|` block, a raw prompt); else lineOf.
+   * Line of the field text's line `index` (0-based). Files that keep the
+   * text's lines one to one (a YAML `|` block, a raw prompt) give the exact
+   * line; other forms give lineOf.
    */
   lineInside(fieldPath: FieldPath, index: number): number;
 }
@@ -55,7 +56,7 @@ export function readPackSource(file: string): PackSource {
   return parsePackSource(readFileSync(file, 'utf8'), file, format);
 }
 
-/** Parses pack text of the given format; never throws for bad content. */
+/** Parses pack text of the given format. Bad content gives a `syntax` problem, not an exception. */
 export function parsePackSource(text: string, file: string, format: PackFormat): PackSource {
   const name = path.basename(file, path.extname(file));
   if (format === 'prompt') return parsePromptSource(text, file, name);

@@ -7,7 +7,7 @@ const PLACEHOLDER_PATTERN = /\{\{(char|user)\}\}/gi;
 
 export type PlaceholderName = 'char' | 'user';
 
-/** Values for the placeholders; an undefined value leaves its placeholder as written. */
+/** Values for the placeholders. An undefined value leaves its placeholder as written. */
 export interface PlaceholderValues {
   char?: string | undefined;
   user?: string | undefined;

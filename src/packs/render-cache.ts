@@ -25,7 +25,7 @@ interface PlainEntry {
 
 /**
  * Rendered system prompts keyed by pack name and content hash. An edited pack
- * gets a new hash, so a stale rendering is never served; old entries age out.
+ * gets a new hash, so a stale rendering is never served. Old entries age out.
  *
  * Renderings with a `{{user}}` override live in a second LRU, so a stream of
  * distinct user names can evict only other overrides, never the plain
@@ -47,7 +47,7 @@ export class RenderCache {
   /**
    * Returns the pack's system prompt with `{{char}}` and `{{user}}` filled
    * from the pack's `char` and `user` fields. `overrides.user` replaces the
-   * `user` field; without it, or when it changes nothing, the call returns the
+   * `user` field. Without it, or when it changes nothing, the call returns the
    * cached plain rendering object itself.
    */
   get(loaded: LoadedPack, overrides?: RenderOverrides): RenderedPack {
@@ -83,8 +83,9 @@ export class RenderCache {
 }
 
 /**
- * Renders a pack exactly as the proxy sends it without overrides: the
- * layout from renderPack with `{{char}}` and `{{user}}` filled from the pack.
+ * Renders a pack as RenderCache.get does, without caching: the renderPack
+ * layout with `{{char}}` and `{{user}}` filled from the pack, or `{{user}}`
+ * from `overrides.user`.
  */
 export function renderPackForProxy(pack: Pack, overrides: RenderOverrides = {}): string {
   return fillPlaceholders(renderPack(pack), { char: pack.char, user: overrides.user ?? pack.user });

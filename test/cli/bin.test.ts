@@ -25,8 +25,8 @@ describe('built bin', () => {
       encoding: 'utf8',
       timeout: 120_000,
     });
-    // NOTE: tsc still emits when another part of src has a type error, and
-    // the typecheck step reports those; this test only needs a fresh bin.
+    // NOTE: tsc still emits when another part of src has a type error. The
+    // typecheck step reports those errors, so this test only needs a fresh bin.
     const builtAt = statSync(BIN).mtimeMs;
     if (builtAt < started - 1000) {
       throw new Error(`tsc did not write ${BIN}:\n${build.stdout}${build.stderr}`);

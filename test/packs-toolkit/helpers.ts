@@ -13,8 +13,8 @@ export interface ExampleFields {
 }
 
 /**
- * A small Chinese pack that breaks no rule except below-recommended-size.
- * Tests copy it and change one field to trigger one rule.
+ * Returns a small Chinese pack that breaks no rule except
+ * below-recommended-size. Tests change one field to trigger one rule.
  */
 export function ferryPack(): Record<string, unknown> & { examples: ExampleFields[] } {
   return {

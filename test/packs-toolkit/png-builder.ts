@@ -26,7 +26,7 @@ export function textChunk(keyword: string, text: string): Buffer {
   return chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]));
 }
 
-/** A 1×1 grey PNG with the given extra chunks between IHDR and IDAT. */
+/** Builds a 1×1 grey PNG with the given extra chunks between IHDR and IDAT. */
 export function buildPng(extraChunks: Buffer[]): Buffer {
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const header = Buffer.alloc(13);
@@ -45,7 +45,7 @@ export function buildPng(extraChunks: Buffer[]): Buffer {
   ]);
 }
 
-/** A PNG carrying `card` as base64 JSON in a tEXt chunk with `keyword`. */
+/** Builds a PNG that carries `card` as base64 JSON in a tEXt chunk with `keyword`. */
 export function cardPng(keyword: string, card: unknown): Buffer {
   return buildPng([textChunk(keyword, Buffer.from(JSON.stringify(card), 'utf8').toString('base64'))]);
 }
