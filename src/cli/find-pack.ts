@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { lintPackFile, loadPackSet, type LoadedPack, type PackFailure, type PackSet } from '../packs/load-packs.js';
 import type { Finding } from '../packs/lint.js';
@@ -33,11 +34,17 @@ export function loadFolder(context: CliContext, folder: string): PackSet {
 export function findPack(context: CliContext, argument: string, packsFolder: string): FoundPack {
   if (looksLikeFile(argument)) {
     const file = context.resolve(argument);
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(file).isDirectory();
+    } catch (error) {
+      throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(file), reason: context.fileErrorReason(error) });
+    }
+    if (isFolder) {
+      throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(file), reason: context.text('reasonIsFolder') });
+    }
     const { result, findings } = lintPackFile(file);
     if ('pack' in result) return { loaded: result, findings };
-    if (result.problem.startsWith('cannot read')) {
-      throw context.error(EXIT_USAGE, 'readFailed', { file: context.display(file), reason: context.text('reasonNotFound') });
-    }
     throw leftOut(context, result);
   }
 

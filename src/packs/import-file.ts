@@ -17,9 +17,10 @@ export interface ImportResult {
 
 /**
  * Converts an input file into a pack draft named `name`: a PNG (by its
- * signature) as a card image, a `.json` file or text starting with `{` as a
- * card, anything else as a three-part system prompt. Throws PackImportError
- * for input it cannot convert.
+ * signature) as a card image, a `.json` file or text that parses as a JSON
+ * object as a card, anything else as a three-part system prompt. A `.png`
+ * name without the PNG signature is rejected. Throws PackImportError for
+ * input it cannot convert.
  */
 export function importPackInput(bytes: Buffer, fileName: string, name: string): ImportResult {
   if (hasPngSignature(bytes)) {
@@ -28,7 +29,7 @@ export function importPackInput(bytes: Buffer, fileName: string, name: string): 
   }
 
   const text = bytes.toString('utf8');
-  if (path.extname(fileName).toLowerCase() === '.json' || text.trimStart().replace(/^\uFEFF/, '').startsWith('{')) {
+  if (path.extname(fileName).toLowerCase() === '.json' || isJsonObject(text)) {
     const card = importCardJson(text, name);
     return { kind: 'card-json', version: card.version, pack: card.pack, notes: card.notes };
   }
@@ -37,4 +38,16 @@ export function importPackInput(bytes: Buffer, fileName: string, name: string): 
     throw new PackImportError({ code: 'png-signature', params: {} });
   }
   return { kind: 'prompt', pack: importPromptText(text, name).pack, notes: [] };
+}
+
+/** True for text that parses as a JSON object; a prompt may start with `{{char}}`, so a leading `{` is not enough. */
+function isJsonObject(text: string): boolean {
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (!trimmed.startsWith('{') || trimmed.startsWith('{{')) return false;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
 }

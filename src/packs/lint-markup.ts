@@ -7,10 +7,13 @@ export const LAYOUT_TAGS = ['examples', 'example', 'human_message', 'assistant_r
 const FENCE_OPEN = /^[ \t]{0,3}(`{3,}|~{3,})/;
 const BACKTICK_LINE = /^[ \t]*```/;
 
-/** HTML elements that never close, and the legacy SillyTavern placeholders <USER>, <BOT> and <CHAR>. */
+/**
+ * HTML elements that never close, the legacy SillyTavern placeholders
+ * <USER>, <BOT> and <CHAR>, and its example separator <START>.
+ */
 const TAGS_WITHOUT_CLOSE = new Set([
   'br', 'hr', 'img', 'input', 'meta', 'link', 'area', 'base', 'col', 'embed', 'source', 'track', 'wbr',
-  'user', 'bot', 'char',
+  'user', 'bot', 'char', 'start',
 ]);
 
 const TAG = /<(\/?)([A-Za-z][\w-]*)(?:\s[^<>]*)?(\/?)>/g;

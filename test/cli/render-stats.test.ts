@@ -95,7 +95,14 @@ describe('packs render', () => {
     const result = run(['packs', 'render', 'drafts/no-such-pack.yaml']);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('无法读取 drafts/no-such-pack.yaml');
+    expect(result.stderr).toBe('无法读取 drafts/no-such-pack.yaml：文件或目录不存在\n');
+  });
+
+  it('exits 2 for a folder given as a pack file', () => {
+    const result = run(['packs', 'render', 'packs/']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('无法读取 packs：这是一个目录，需要文件\n');
   });
 
   it('exits 1 for a pack left out, naming the rule', () => {

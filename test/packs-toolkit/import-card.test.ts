@@ -243,3 +243,18 @@ describe('malformed cards', () => {
     throw new Error('expected the import to fail');
   });
 });
+
+describe('input detection', () => {
+  it('reads a prompt that starts with {{char}} as a prompt', () => {
+    const text = '{{char}} keeps the lighthouse.\n\n<example>\n<human_message>\nHello?\n</human_message>\n<assistant_response>\n```thinking\nA knock. I will open.\n```\n"Come in."\n</assistant_response>\n</example>';
+
+    const result = importPackInput(Buffer.from(text), 'mira.txt', 'mira');
+
+    expect(result.kind).toBe('prompt');
+    expect(result.pack.preamble).toBe('{{char}} keeps the lighthouse.');
+  });
+
+  it('reads a card JSON without the .json extension', () => {
+    expect(importPackInput(Buffer.from(V2_TEXT), 'card.txt', 'lamplighter').kind).toBe('card-json');
+  });
+});

@@ -473,3 +473,12 @@ describe('below-recommended-size', () => {
     expect(rulesOf(findings)).not.toContain('below-recommended-size');
   });
 });
+
+describe('unclosed-tag exceptions', () => {
+  it('passes SillyTavern separators and placeholders', () => {
+    const pack = ferryPack();
+    pack.preamble = `${String(pack.preamble)}\n<START> 之后是对话，<USER> 是用户，<BOT> 是角色。`;
+
+    expect(rulesOf(lintObject(pack))).not.toContain('unclosed-tag');
+  });
+});
