@@ -11,6 +11,8 @@ export interface BudgetInput {
   budgetTokens: number;
   lowWaterRatio: number;
   safetyMargin: number;
+  /** Tokens kept free for a message the proxy adds, such as a recap. */
+  reservedTokens?: number;
 }
 
 export interface BudgetPlan {
@@ -21,6 +23,13 @@ export interface BudgetPlan {
   /** Messages that stay after the pinned ones. */
   kept: Message[];
   droppedTurns: number;
+  /**
+   * The cut before the last one, in turns (0 when there was none). The turns
+   * between it and `droppedTurns` are the ones dropped since that earlier cut.
+   */
+  previousDroppedTurns: number;
+  /** Messages dropped by the earlier cut, oldest first. */
+  previouslyDropped: Message[];
   /** Estimated tokens of pack, pinned and kept messages, margin included. */
   keptTokens: number;
 }
@@ -53,29 +62,44 @@ export function planBudget(input: BudgetInput): BudgetPlan {
   let firstTurnMessage = 0;
   while (firstTurnMessage < messages.length && PINNED_ROLES.has(messages[firstTurnMessage]?.role ?? '')) firstTurnMessage++;
 
-  const fixed = (input.packTokens + sum(tokens, 0, firstTurnMessage)) * factor;
+  const fixed = (input.packTokens + (input.reservedTokens ?? 0) + sum(tokens, 0, firstTurnMessage)) * factor;
   const budget = input.budgetTokens - fixed;
   const lowWater = input.budgetTokens * input.lowWaterRatio - fixed;
   const turnStarts = splitTurns(messages, firstTurnMessage);
   const turnTokens = turnStarts.map((start, turn) => sum(tokens, start, turnStarts[turn + 1] ?? messages.length) * factor);
 
   let cut = 0;
+  let previousCut = 0;
   let keptTokens = 0;
   for (let end = 0; end < turnTokens.length; end++) {
-    keptTokens += turnTokens[end] ?? 0;
+    const newest = turnTokens[end] ?? 0;
+    keptTokens += newest;
     if (keptTokens <= budget) continue;
-    while (cut < end && keptTokens > lowWater) {
+
+    const cutBefore = cut;
+    // The low-water mark leaves the newest turn out: it is still growing (its
+    // answer is not written yet), so measuring it would move the cut again on
+    // the next request of the same chat.
+    while (cut < end && keptTokens - newest > lowWater) {
       keptTokens -= turnTokens[cut] ?? 0;
       cut++;
     }
+    while (cut < end && keptTokens > budget) {
+      keptTokens -= turnTokens[cut] ?? 0;
+      cut++;
+    }
+    if (cut !== cutBefore) previousCut = cutBefore;
   }
 
   const keptStart = turnStarts[cut] ?? messages.length;
+  const previousStart = turnStarts[previousCut] ?? messages.length;
   return {
     pinned: messages.slice(0, firstTurnMessage),
     dropped: messages.slice(firstTurnMessage, keptStart),
     kept: messages.slice(keptStart),
     droppedTurns: cut,
+    previousDroppedTurns: previousCut,
+    previouslyDropped: messages.slice(firstTurnMessage, previousStart),
     keptTokens: fixed + keptTokens,
   };
 }

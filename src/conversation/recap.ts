@@ -41,15 +41,29 @@ function transcript(dropped: Message[]): string {
     .join('\n\n');
 }
 
-/** The chat messages of the request that asks the model for a recap. */
-export function buildRecapRequest(dropped: Message[], maxTokens: number): { role: string; content: string }[] {
+/**
+ * The chat messages of the request that asks the model for a recap of
+ * `dropped`. An earlier recap, when given, covers the turns before them.
+ */
+export function buildRecapRequest(
+  dropped: Message[],
+  maxTokens: number,
+  earlierRecap?: string,
+): { role: string; content: string }[] {
   const text = transcript(dropped);
-  const instructions = isMostlyChinese(text)
+  const chinese = isMostlyChinese(`${earlierRecap ?? ''}${text}`);
+  const instructions = chinese
     ? `下面是一段角色扮演对话较早的部分。请用对话本身的语言写一段简短的前情提要（不超过 ${maxTokens} 个词元）：人物和他们的关系、已经发生的事、尚未了结的线索和约定。只写提要本身，不要评论，不要写内心独白。`
     : `Below is the earlier part of a role-play conversation. Write a short recap of it in the conversation's own language (at most ${maxTokens} tokens): the characters and their relationships, what has happened, open threads and promises. Write only the recap, no commentary and no inner monologue.`;
+  let content = text;
+  if (earlierRecap !== undefined) {
+    content = chinese
+      ? `更早的前情提要：\n${earlierRecap}\n\n之后的对话：\n${text}`
+      : `Recap of what came before:\n${earlierRecap}\n\nThe conversation after that:\n${text}`;
+  }
   return [
     { role: 'system', content: instructions },
-    { role: 'user', content: text },
+    { role: 'user', content },
   ];
 }
 

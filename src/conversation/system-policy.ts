@@ -33,30 +33,38 @@ export interface SystemPolicyResult {
  * Applies an alias's policy for the client's own system messages: keep them
  * after the pack's, merge everything into one system message at the start
  * (for chat templates that accept only one), or reject the request.
+ * `proxySystem` is a system message of the proxy's own (a recap): it goes
+ * right after the pack, or into the merged message, and is never rejected.
  */
 export function applySystemPolicy(
   messages: Message[],
   policy: SystemMessagePolicy,
   packText: string | undefined,
+  proxySystem?: string,
 ): SystemPolicyResult {
-  if (policy === 'keep') return { messages, mergedSystem: undefined };
+  const withProxySystem = (list: Message[]): Message[] =>
+    proxySystem === undefined ? list : [{ role: 'system', content: proxySystem }, ...list];
+
+  if (policy === 'reject') rejectSystemMessages(messages);
+  if (policy !== 'merge') return { messages: withProxySystem(messages), mergedSystem: undefined };
 
   const systemIndexes = messages.flatMap((message, index) => (SYSTEM_ROLES.has(message.role) ? [index] : []));
-  if (policy === 'reject') {
-    const first = systemIndexes[0];
-    if (first !== undefined) {
-      throw invalidRequest(
-        `This model does not accept system messages from clients (messages[${first}] has role "${messages[first]?.role}"); ` +
-          'the proxy supplies the system prompt. Send the text as a user message instead.',
-        `messages[${first}].role`,
-        'system_message_rejected',
-      );
-    }
-    return { messages, mergedSystem: undefined };
-  }
-
-  if (systemIndexes.length === 0) return { messages, mergedSystem: undefined };
+  if (systemIndexes.length === 0 && proxySystem === undefined) return { messages, mergedSystem: undefined };
   const texts = systemIndexes.map((index) => contentText(messages[index]?.content)).filter((text) => text.trim() !== '');
-  const merged = [packText, ...texts].filter((text): text is string => text !== undefined && text !== '').join('\n\n');
+  const merged = [packText, proxySystem, ...texts]
+    .filter((text): text is string => text !== undefined && text !== '')
+    .join('\n\n');
   return { messages: messages.filter((message) => !SYSTEM_ROLES.has(message.role)), mergedSystem: merged };
+}
+
+/** Throws 400 when a client message has a system or developer role. */
+export function rejectSystemMessages(messages: Message[]): void {
+  const first = messages.findIndex((message) => SYSTEM_ROLES.has(message.role));
+  if (first === -1) return;
+  throw invalidRequest(
+    `This model does not accept system messages from clients (messages[${first}] has role "${messages[first]?.role}"); ` +
+      'the proxy supplies the system prompt. Send the text as a user message instead.',
+    `messages[${first}].role`,
+    'system_message_rejected',
+  );
 }

@@ -5,7 +5,7 @@ import type { ThinkingMode } from '../config/schema.js';
 import { buildClientHeaders, buildUpstreamHeaders } from './headers.js';
 import { reattachReasoning } from '../conversation/reattach-reasoning.js';
 import type { ReasoningStash } from '../conversation/reasoning-stash.js';
-import { applySystemPolicy } from '../conversation/system-policy.js';
+import { applySystemPolicy, rejectSystemMessages } from '../conversation/system-policy.js';
 import { chooseVariant, conversationKey, CONVERSATION_HEADER } from '../conversation/choose-variant.js';
 import { fitContext, type FitContextOptions } from './fit-context.js';
 import type { RenderedPack } from '../packs/render-cache.js';
@@ -112,8 +112,10 @@ async function prepareMessages(
 ): Promise<PreparedMessages> {
   const { state, route, pack, body } = options;
   const { messages: withReasoning } = await reattachReasoning(body.messages, state.reasoningStash);
+  // Rejection looks at the client's messages only, before the proxy adds a recap of its own.
+  if (route.systemMessages === 'reject') rejectSystemMessages(withReasoning);
   const fitted = await fitContext({ ...options, messages: withReasoning });
-  const policy = applySystemPolicy(fitted.messages, route.systemMessages, pack?.text);
+  const policy = applySystemPolicy(fitted.messages, route.systemMessages, pack?.text, fitted.recap);
   if (policy.mergedSystem !== undefined) {
     return {
       prefixJson: JSON.stringify({ role: 'system', content: policy.mergedSystem }),

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { ContextConfig } from '../config/schema.js';
-import { planBudget } from '../conversation/plan-budget.js';
+import { planBudget, type BudgetPlan } from '../conversation/plan-budget.js';
 import { buildRecapRequest, recapKey, recapMessage } from '../conversation/recap.js';
 import { countTokens } from '../packs/count-tokens.js';
 import type { RenderedPack } from '../packs/render-cache.js';
@@ -39,9 +39,15 @@ export interface FitContextOptions {
 }
 
 export interface FittedContext {
+  /** Pinned and kept messages, without the recap. */
   messages: Message[];
+  /** Text of the recap system message that stands in for the dropped turns, if any. */
+  recap: string | undefined;
   droppedTurns: number;
 }
+
+/** Tokens kept free for the recap message around the recap text itself. */
+const RECAP_FRAME_TOKENS = 40;
 
 /**
  * Shortens a conversation that would overflow the alias's context budget:
@@ -50,7 +56,7 @@ export interface FittedContext {
  */
 export async function fitContext(options: FitContextOptions): Promise<FittedContext> {
   const context = options.route.context;
-  if (context === undefined) return { messages: options.messages, droppedTurns: 0 };
+  if (context === undefined) return { messages: options.messages, recap: undefined, droppedTurns: 0 };
 
   const counter = options.state.tokenCounter;
   const plan = planBudget({
@@ -60,51 +66,86 @@ export async function fitContext(options: FitContextOptions): Promise<FittedCont
     budgetTokens: context.budgetTokens,
     lowWaterRatio: context.lowWaterRatio,
     safetyMargin: context.safetyMargin,
+    reservedTokens: context.strategy === 'summarize' ? context.summarizer.maxTokens + RECAP_FRAME_TOKENS : 0,
   });
-  if (plan.droppedTurns === 0) return { messages: options.messages, droppedTurns: 0 };
+  if (plan.droppedTurns === 0) return { messages: options.messages, recap: undefined, droppedTurns: 0 };
 
   const trimmed = [...plan.pinned, ...plan.kept];
-  if (context.strategy === 'trim') return { messages: trimmed, droppedTurns: plan.droppedTurns };
+  if (context.strategy === 'trim') return { messages: trimmed, recap: undefined, droppedTurns: plan.droppedTurns };
 
   try {
-    const recap = await cachedRecap(options, context, plan.dropped);
-    return { messages: [recapMessage(recap, plan.droppedTurns), ...trimmed], droppedTurns: plan.droppedTurns };
+    const recap = await cachedRecap(options, context, plan);
+    return { messages: trimmed, recap: recapMessage(recap, plan.droppedTurns).content, droppedTurns: plan.droppedTurns };
   } catch (error) {
     if (options.signal.aborted) throw error;
     options.request.log.warn({ err: error, droppedTurns: plan.droppedTurns }, 'recap request failed; dropping the old turns without a recap');
-    return { messages: trimmed, droppedTurns: plan.droppedTurns };
+    return { messages: trimmed, recap: undefined, droppedTurns: plan.droppedTurns };
   }
 }
 
 const pendingRecaps = new Map<string, Promise<string>>();
 
-/** Returns the recap of `dropped` from the store, or asks the upstream once, even for concurrent requests. */
-async function cachedRecap(options: FitContextOptions, context: ContextConfig, dropped: Message[]): Promise<string> {
+/** Resolves with `promise`, or rejects as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+/**
+ * Returns the recap of the dropped turns from the store, or asks the upstream
+ * once, even for concurrent requests. The shared recap request does not follow
+ * any one client's connection: a client that leaves stops waiting, and the
+ * recap is still made and stored for the others and the next turn.
+ */
+async function cachedRecap(options: FitContextOptions, context: ContextConfig, plan: BudgetPlan): Promise<string> {
   const store = options.state.recapStore;
-  const key = recapKey(dropped);
+  const key = recapKey(plan.dropped);
   const stored = await store.get(key);
   if (stored !== undefined) return stored;
 
   let pending = pendingRecaps.get(key);
   if (pending === undefined) {
-    pending = requestRecap(options, context, dropped).then(async (recap) => {
+    pending = (async () => {
+      // A recap of the earlier cut, when stored, stands in for the turns it covers,
+      // so a recap request stays small however long the chat grows.
+      const earlier = plan.previousDroppedTurns > 0 ? await store.get(recapKey(plan.previouslyDropped)) : undefined;
+      const span = earlier === undefined ? plan.dropped : plan.dropped.slice(plan.previouslyDropped.length);
+      const recap = await requestRecap(options, context, span, earlier);
       await store.set(key, recap);
       return recap;
-    });
+    })();
     pendingRecaps.set(key, pending);
     void pending.finally(() => pendingRecaps.delete(key)).catch(() => undefined);
   }
-  return pending;
+  return untilAborted(pending, options.signal);
 }
 
-async function requestRecap(options: FitContextOptions, context: ContextConfig, dropped: Message[]): Promise<string> {
+async function requestRecap(
+  options: FitContextOptions,
+  context: ContextConfig,
+  dropped: Message[],
+  earlierRecap: string | undefined,
+): Promise<string> {
   const upstreamName = context.summarizer.upstream ?? options.route.upstreamName;
   const client = options.snapshot.upstreams.get(upstreamName);
   if (client === undefined) throw new Error(`summarizer upstream "${upstreamName}" is not configured`);
 
   const body = JSON.stringify({
     model: context.summarizer.model ?? options.route.upstreamModel,
-    messages: buildRecapRequest(dropped, context.summarizer.maxTokens),
+    messages: buildRecapRequest(dropped, context.summarizer.maxTokens, earlierRecap),
     max_tokens: context.summarizer.maxTokens,
     stream: false,
   });
@@ -112,13 +153,12 @@ async function requestRecap(options: FitContextOptions, context: ContextConfig, 
     apiKey: client.apiKey,
     dropClientAuthorization: options.dropClientAuthorization,
   });
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(RECAP_TIMEOUT_MS)]);
-  const response = await client.send({ headers, body, signal });
+  const response = await client.send({ headers, body, signal: AbortSignal.timeout(RECAP_TIMEOUT_MS) });
   const text = await readBodyText(response.body);
   if (response.status < 200 || response.status >= 300) {
     throw new Error(`summarizer upstream "${upstreamName}" answered ${response.status}`);
   }
-  const parsed = JSON.parse(text) as { choices?: { message?: { content?: unknown }; finish_reason?: string | null }[] };
+  const parsed = JSON.parse(text) as { choices?: { message?: { content?: unknown } }[] };
   const content = parsed.choices?.[0]?.message?.content;
   if (typeof content !== 'string') throw new Error(`summarizer upstream "${upstreamName}" sent no text`);
   const recap = filterCompleteText({ content, reasoning: null, finishReason: 'stop' }, { mode: 'strip' }).content.trim();

@@ -69,22 +69,24 @@ describe('planBudget', () => {
     // Ten turns of 100 tokens fill the budget of 1,000; the new user message overflows it.
     const result = plan([...turns(10, 100), user('新的一轮', 40)]);
 
-    // Just under the budget would drop one turn (940 tokens). Low water is 700:
-    // dropping four turns leaves 640, dropping three would leave 740.
-    expect(result.droppedTurns).toBe(4);
-    expect(result.keptTokens).toBe(640);
-    expect(result.dropped).toHaveLength(8);
-    expect(result.kept[0]).toMatchObject({ role: 'user', content: expect.stringContaining('第4轮') });
+    // Just under the budget would drop one turn (940 tokens). Low water is 700 and
+    // leaves the still-growing newest turn out: dropping three turns leaves 700 of
+    // older turns, plus the new message's 40.
+    expect(result.droppedTurns).toBe(3);
+    expect(result.keptTokens).toBe(740);
+    expect(result.dropped).toHaveLength(6);
+    expect(result.kept[0]).toMatchObject({ role: 'user', content: expect.stringContaining('第3轮') });
   });
 
   it('counts pack and margin in the low-water cut', () => {
     // Pack 100 and margin 10%: fixed 110, each turn 110, the new message 44.
-    // Eight turns (880) fit the 890 left; 924 overflows; low water leaves 590 for turns.
+    // Eight turns (880) fit the 890 left; 924 overflows; low water leaves 590 for
+    // the older turns, so three go and five (550) stay beside the new message.
     const result = plan([...turns(8, 100), user('新的一轮', 40)], { packTokens: 100, safetyMargin: 0.1 });
 
-    expect(result.droppedTurns).toBe(4);
-    expect(result.keptTokens).toBeCloseTo(110 + 4 * 110 + 44, 6);
-    expect(result.keptTokens).toBeLessThanOrEqual(700);
+    expect(result.droppedTurns).toBe(3);
+    expect(result.keptTokens).toBeCloseTo(110 + 5 * 110 + 44, 6);
+    expect(result.keptTokens).toBeLessThanOrEqual(1000);
   });
 
   it('keeps the newest turn alone over the budget', () => {
@@ -116,10 +118,10 @@ describe('planBudget', () => {
     // The system message inside the second turn belongs to that turn and goes with it.
     expect(withPinned.dropped).toContainEqual(middle[0]);
     // Pinned tokens (150) take room from the turns, so more turns go: the
-    // replay overflows at turn 8 instead of 9 and cuts four turns, not three.
-    expect(withoutPinned.droppedTurns).toBe(3);
-    expect(withPinned.droppedTurns).toBe(4);
-    expect(withPinned.keptTokens).toBe(150 + 640);
+    // replay overflows at turn 8 instead of 9 and cuts three turns, not two.
+    expect(withoutPinned.droppedTurns).toBe(2);
+    expect(withPinned.droppedTurns).toBe(3);
+    expect(withPinned.keptTokens).toBe(150 + 740);
   });
 
   it('never separates tool calls from their results', () => {
