@@ -3,7 +3,7 @@
 // fails on purpose (5xx, 429, resets before and during a stream, garbage
 // bodies, stalled headers and stalled streams), one upstream refuses
 // connections, and a share of clients hang up mid-stream. The run checks that
-// the proxy process never exits, answers every request in a known way, leaves
+// the proxy process never exits, responds to every request in the expected way, leaves
 // no upstream response or used socket open, and keeps its memory flat.
 //
 //   npm run build && node bench/fault-load.mjs [--requests 3000] [--concurrency 32]
@@ -49,7 +49,7 @@ const WARM_UP_SHARE = 0.1;
 const DEAD_PORT = 1;
 /** Wait after the last request before the upstream is checked for open responses and used sockets. */
 const SETTLE_MS = 5000;
-/** Longest wait for every upstream socket to close: the proxy's undici keep-alive timeout (30 s) plus a margin. */
+/** Maximum wait for every upstream socket to close: the proxy's undici keep-alive timeout (30 s) plus a margin. */
 const ALL_CLOSED_MS = 40_000;
 
 const args = process.argv.slice(2);
@@ -277,7 +277,7 @@ async function main() {
   const elapsedS = (performance.now() - startedAt) / 1000;
   agent.destroy();
 
-  // Settle, first part: stalled upstream answers end only when the proxy
+  // Settle, first part: stalled upstream responses end only when the proxy
   // closes them, and sockets that carried requests close after the mock's 1 s
   // keep-alive timeout.
   const settleStartedAt = performance.now();

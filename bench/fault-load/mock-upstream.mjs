@@ -6,7 +6,7 @@ import http from 'node:http';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** How long a stalled answer waits before it gives up by itself. Longer than the run's settle time, so a leak shows. */
+/** How long a stalled response waits before it ends by itself. It is longer than the run's settle time, so a leak shows. */
 const STALL_MS = 30_000;
 
 function completionBody(text) {

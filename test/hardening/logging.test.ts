@@ -16,7 +16,7 @@ afterEach(async () => {
 const PACK = { name: 'hero', title: '英雄', preamble: '你是守城的老兵。' };
 const STREAM_USAGE = { prompt_tokens: 30, completion_tokens: 2, total_tokens: 32 };
 
-/** JSON for non-stream requests; for streams, a short answer and a usage chunk when include_usage is set. */
+/** Responds with JSON to non-stream requests. Streams get a short reply, plus a usage chunk when include_usage is set. */
 const answerBoth: UpstreamHandler = (request, response) => {
   if (request.json?.stream !== true) return jsonAnswer(completion('好'))(request, response);
   const chunks = [sseChunk({ role: 'assistant', content: '好' }), sseChunk({}, { finishReason: 'stop' })];

@@ -60,7 +60,7 @@ function writePack(content: unknown): void {
   writeFileSync(packFile(), typeof content === 'string' ? content : toYaml(content));
 }
 
-/** The pack text the upstream got in request `index`: the first (system) message. */
+/** Returns the pack text the upstream received in request `index`, which is the first (system) message. */
 function systemText(index: number): string {
   const message = upstream!.requests[index]?.json?.messages?.[0];
   return typeof message?.content === 'string' ? message.content : '';
@@ -212,7 +212,7 @@ describe('reload with requests in flight', () => {
     expect(systemText(1)).toContain('版本二');
   });
 
-  /** Answers the first request 503 and every later one 200. */
+  /** Responds 503 to the first request and 200 to every later one. */
   function failsOnce(): UpstreamHandler {
     let calls = 0;
     return (request, response) => {

@@ -43,8 +43,8 @@ function expectFailedStream(text: string) {
 const PARTIAL = [sseChunk({ role: 'assistant', content: '' }), sseChunk({ content: '从前' }), sseChunk({ content: '有座山' })];
 
 /**
- * A long upstream stream (a chunk every 50 ms for up to 10 s) that records
- * which responses are still open, so a test can see the proxy cut them.
+ * Builds a long upstream stream (a chunk every 50 ms for up to 10 s) that
+ * records which responses are still open, so a test can see the proxy cut them.
  */
 function trackedLongStream() {
   const open = new Set<ServerResponse>();
@@ -175,7 +175,7 @@ describe('client disconnects', () => {
       maxRetries: 0,
       timeout: 15_000,
       fetch: undiciFetch as unknown as typeof fetch,
-      fetchOptions: { dispatcher } as RequestInit,
+      fetchOptions: { dispatcher },
     });
 
     const abortWithSdk = async () => {

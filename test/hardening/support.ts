@@ -57,7 +57,7 @@ export interface RawPostOptions {
 }
 
 /**
- * Sends a request (POST unless `options.method` says otherwise) over
+ * Sends a request (POST unless `options.method` sets another method) over
  * node:http on a fresh connection and reads the whole response. Resolves also on an abnormal close and on the time limit, so a
  * hanging proxy shows up as `endedBy: 'timed_out'` instead of a stuck test.
  */
@@ -137,7 +137,7 @@ export function sseData(text: string): string[] {
   return events;
 }
 
-/** Every finish_reason that is not null in the chunks of an SSE body. */
+/** Returns every finish_reason that is not null in the chunks of an SSE body. */
 export function finishReasons(text: string): string[] {
   const reasons: string[] = [];
   for (const data of sseData(text)) {
@@ -180,7 +180,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A minimal chat request body. */
+/** Builds a minimal chat request body. */
 export function chatBody(model: string, content = '你好', extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ model, messages: [{ role: 'user', content }], ...extra });
 }
