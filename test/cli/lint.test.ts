@@ -53,6 +53,7 @@ describe('packs lint', () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^packs\/night-ferry\.yaml:\d+ warning vague-request examples\[1\]\.user: /m);
+    expect(result.stdout).not.toContain('duplicate-name');
     expect(result.stderr).toBe('检查了 1 个文件：0 个错误，1 个警告，1 条提示。\n');
   });
 
