@@ -1,33 +1,65 @@
 /**
  * Runs the built server (`node main.js`) as a child process and drives it
  * with signals, as an operator would. The build goes into a private folder
- * under test-artifacts/, so a parallel `npm run build` in dist/ is not
- * overwritten halfway.
+ * under test-artifacts/, named by a hash of src/, so a parallel
+ * `npm run build` in dist/ is not overwritten halfway and an unchanged src/
+ * is not compiled again.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { completion, jsonAnswer, sleep, sseChunk, startUpstream, type TestUpstream, type UpstreamHandler } from '../helpers/upstream.js';
 import { chatBody, freePort, rawPost, sseData, streamedContent, waitFor } from './support.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const BUILD_DIR = path.join(REPO, 'test-artifacts', `hardening-dist-${process.pid}`);
+const BUILDS_DIR = path.join(REPO, 'test-artifacts', 'hardening-dist');
+/** Builds of another src/ older than this are deleted; younger ones may be in use by a parallel run. */
+const STALE_BUILD_MS = 60 * 60 * 1000;
+let buildDir = '';
+
+/** Hashes the names and contents of every file under src/ and the build config. */
+function hashSources(): string {
+  const hash = createHash('sha256');
+  const files = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' })
+    .map((name) => path.join('src', name))
+    .filter((name) => statSync(path.join(REPO, name)).isFile())
+    .sort();
+  for (const name of [...files, 'tsconfig.json', 'tsconfig.build.json']) {
+    hash.update(name).update('\0').update(readFileSync(path.join(REPO, name))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
 
 beforeAll(() => {
+  buildDir = path.join(BUILDS_DIR, hashSources());
+  if (existsSync(path.join(buildDir, 'main.js'))) return;
+
+  mkdirSync(BUILDS_DIR, { recursive: true });
+  const partial = `${buildDir}.partial-${process.pid}`;
   const result = spawnSync(
     process.execPath,
-    [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR],
+    [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', partial],
     { cwd: REPO, encoding: 'utf8', timeout: 60_000 },
   );
-  if (result.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0) {
+    rmSync(partial, { recursive: true, force: true });
+    throw new Error(`tsc -p tsconfig.build.json failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  }
+  try {
+    renameSync(partial, buildDir);
+  } catch {
+    // A parallel run finished the same build first.
+    rmSync(partial, { recursive: true, force: true });
+  }
+  for (const name of readdirSync(BUILDS_DIR)) {
+    const folder = path.join(BUILDS_DIR, name);
+    if (folder !== buildDir && Date.now() - statSync(folder).mtimeMs > STALE_BUILD_MS) rmSync(folder, { recursive: true, force: true });
+  }
 }, 70_000);
-
-afterAll(() => {
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-});
 
 interface RunningServer {
   child: ChildProcess;
@@ -73,7 +105,7 @@ async function startServer(handler: UpstreamHandler, serverConfig: Record<string
   );
 
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(BUILD_DIR, 'main.js')], {
+  const child = spawn(process.execPath, [path.join(buildDir, 'main.js')], {
     cwd: folder,
     env: { PATH: process.env.PATH, MICROTUNE_CONFIG: configFile, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
