@@ -1,6 +1,6 @@
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { isPackFileName } from '../packs/load-packs.js';
+import { listPackFiles } from '../packs/load-packs.js';
 import { LINT_RULES, lintPackSource, sortFindings, type Finding } from '../packs/lint.js';
 import { packFormatOf, readPackSource } from '../packs/pack-source.js';
 import { loadCommandSetup } from './config-lookup.js';
@@ -44,10 +44,7 @@ function lintTargets(context: CliContext, target: string | undefined, configOpti
     }
     return [resolved];
   }
-  const files = readdirSync(resolved, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && isPackFileName(entry.name))
-    .map((entry) => path.join(resolved, entry.name))
-    .sort();
+  const files = listPackFiles(resolved);
   if (files.length === 0) throw context.error(EXIT_USAGE, 'noPackFiles', { folder: context.display(resolved) });
   return files;
 }

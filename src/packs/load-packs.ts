@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { findingMessageEn } from '../cli/messages.js';
 import { lintPackSource, type Finding, type RuleId } from './lint.js';
@@ -113,18 +113,36 @@ export function hashPackSet(packs: ReadonlyMap<string, LoadedPack>): string {
   return setHash.digest('hex');
 }
 
+/**
+ * True for a regular file, or a symlink to one, as in a Kubernetes ConfigMap
+ * volume, where every key is a symlink into a timestamped folder. A broken
+ * link counts as no file.
+ */
+function isFileOrLinkToFile(folder: string, entry: Dirent): boolean {
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return statSync(path.join(folder, entry.name)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Lists the pack files of a folder (not recursive), sorted. Throws when the folder cannot be read. */
+export function listPackFiles(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true })
+    .filter((entry) => isPackFileName(entry.name) && isFileOrLinkToFile(folder, entry))
+    .map((entry) => path.join(folder, entry.name))
+    .sort();
+}
+
 /** Loads every pack file in a folder (not recursive). Throws when the folder cannot be read. */
 export function loadPackSet(folder: string): PackSet {
   const packs = new Map<string, LoadedPack>();
   const failures = new Map<string, PackFailure>();
   const warningsByName = new Map<string, PackWarning[]>();
-  const files = readdirSync(folder, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && isPackFileName(entry.name))
-    .map((entry) => entry.name)
-    .sort();
-
-  for (const fileName of files) {
-    const { result, warnings } = lintPackFile(path.join(folder, fileName));
+  for (const file of listPackFiles(folder)) {
+    const { result, warnings } = lintPackFile(file);
     if (packs.has(result.name) || failures.has(result.name)) {
       failures.set(result.name, {
         name: result.name,

@@ -1,3 +1,4 @@
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
@@ -135,5 +136,19 @@ describe('lint at load', () => {
     const folder = temp.make({ 'night-ferry.yaml': toYaml(ferryPack()) });
 
     expect(loadPackSet(folder).warnings).toEqual([]);
+  });
+});
+
+describe('linked pack files', () => {
+  it('loads symlinks to files and skips broken ones', () => {
+    const target = temp.make({ 'night-ferry.yaml': toYaml(ferryPack()) });
+    const folder = temp.make();
+    symlinkSync(path.join(target, 'night-ferry.yaml'), path.join(folder, 'night-ferry.yaml'));
+    symlinkSync(path.join(target, 'missing.yaml'), path.join(folder, 'missing.yaml'));
+
+    const set = loadPackSet(folder);
+
+    expect([...set.packs.keys()]).toEqual(['night-ferry']);
+    expect(set.failures.size).toBe(0);
   });
 });
