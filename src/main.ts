@@ -52,6 +52,9 @@ async function main(): Promise<void> {
     state.metrics.observePackRejection(failure.name);
     logger.error({ pack: failure.name, file: failure.file, problem: failure.problem }, 'pack left out');
   }
+  for (const warning of packSet.warnings ?? []) {
+    logger.warn({ pack: warning.name, file: warning.file, line: warning.line, rule: warning.rule, problem: warning.message }, 'pack lint warning');
+  }
   const app = await buildServer({
     state,
     logger,

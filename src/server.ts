@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { toErrorResponse } from './errors/error-response.js';
+import { ProxyError } from './errors/proxy-error.js';
 import { createChatCompletionsHandler } from './proxy/chat-completions.js';
 import type { ProxyState } from './proxy/proxy-state.js';
 import { recordOf } from './proxy/request-record.js';
@@ -32,11 +33,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const offered = request.headers['x-request-id'];
       return typeof offered === 'string' && REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
     },
-    return503OnClosing: true,
+    // Requests during shutdown get OpenAI's error shape from the onRequest hook below.
+    return503OnClosing: false,
   });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (state.closing) {
+      reply.header('connection', 'close');
+      throw new ProxyError('The proxy is shutting down. Retry the request; another instance or the restarted one will answer.', {
+        status: 503,
+        type: 'server_error',
+        code: 'shutting_down',
+      });
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -87,3 +87,15 @@ export function upstreamTimeout(upstream: string, phase: string): ProxyError {
     code: 'upstream_timeout',
   });
 }
+
+/**
+ * The client closed the connection before the answer was complete. Nobody
+ * reads this response; the status (nginx's 499) only labels logs and metrics.
+ */
+export function clientClosedRequest(): ProxyError {
+  return new ProxyError('The client closed the connection before the answer was complete.', {
+    status: 499,
+    type: 'invalid_request_error',
+    code: 'client_closed_request',
+  });
+}

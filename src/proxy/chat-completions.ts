@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { packUnavailable, ProxyError } from '../errors/proxy-error.js';
+import { clientClosedRequest, packUnavailable, ProxyError } from '../errors/proxy-error.js';
 import type { Config } from '../config/load-config.js';
 import type { ThinkingMode } from '../config/schema.js';
 import { buildClientHeaders, buildUpstreamHeaders } from './headers.js';
@@ -57,15 +57,21 @@ export function createChatCompletionsHandler(state: ProxyState) {
     });
 
     state.inFlight.add(abort);
+    const snapshot = state.acquire();
     try {
-      await proxyChatCompletion(state, request, reply, record, abort);
+      await proxyChatCompletion(state, snapshot, request, reply, record, abort);
     } catch (error) {
-      record.error = error;
-      throw error;
+      // Whatever failed after the client left, the answer had nobody to go to.
+      const failure = record.clientAborted ? clientClosedRequest() : error;
+      record.error = failure;
+      throw failure;
     } finally {
+      state.release(snapshot);
       state.inFlight.delete(abort);
-      // A hijacked (streamed) reply skips Fastify's onResponse hook, which logs the others.
+      // A hijacked (streamed) reply skips Fastify's onResponse hook, which logs the others;
+      // so may a reply whose client already left.
       if (record.hijacked) record.log(reply.raw.statusCode);
+      else if (record.clientAborted) record.log(499);
     }
   };
 }
@@ -85,12 +91,13 @@ function choosePackName(route: ModelRoute, request: FastifyRequest, body: ChatRe
 /** Returns the rendered pack, or throws 503 naming why it is unavailable. */
 function renderedPackOf(
   state: ProxyState,
+  snapshot: ProxySnapshot,
   packName: string | undefined,
   label: string,
   userName: string | undefined,
 ): RenderedPack | undefined {
   if (packName === undefined) return undefined;
-  const rendered = state.rendered(packName, { user: userName });
+  const rendered = state.rendered(packName, { user: userName }, snapshot);
   if (rendered === undefined) {
     throw packUnavailable(label, packName, 'no pack file of that name exists');
   }
@@ -143,12 +150,12 @@ function resolveTargets(snapshot: ProxySnapshot, route: ModelRoute): UpstreamTar
 
 async function proxyChatCompletion(
   state: ProxyState,
+  snapshot: ProxySnapshot,
   request: FastifyRequest,
   reply: FastifyReply,
   record: RequestRecord,
   abort: AbortController,
 ): Promise<void> {
-  const snapshot = state.snapshot;
   const body = parseChatRequest(request.body);
   const route = resolveModel(body.model, snapshot.config);
   const thinking = chooseThinkingMode(route.thinking, request.headers[THINKING_HEADER], body);
@@ -160,7 +167,7 @@ async function proxyChatCompletion(
     record.variant = variant;
     reply.header('x-microtune-variant', variant);
   }
-  const pack = renderedPackOf(state, packName, route.alias ?? body.model, readUserName(request.headers[USER_NAME_HEADER]));
+  const pack = renderedPackOf(state, snapshot, packName, route.alias ?? body.model, readUserName(request.headers[USER_NAME_HEADER]));
   const targets = resolveTargets(snapshot, route);
   const proxyKeysOn = snapshot.config.auth.apiKeys.length > 0;
   const primary = targets[0]!.client;

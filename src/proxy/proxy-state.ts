@@ -20,15 +20,25 @@ export interface ProxySnapshot {
   loadedAt: number;
 }
 
+interface SnapshotUse {
+  /** Requests that hold the snapshot now. */
+  holders: number;
+  retired: boolean;
+}
+
 export class ProxyState {
   readonly renderCache: RenderCache;
   readonly metrics: Metrics;
   readonly reasoningStash: ReasoningStash;
   readonly recapStore: RecapStore;
   readonly tokenCounter = new MessageTokenCounter();
+  /** True once shutdown began: new requests get 503. */
+  closing = false;
   /** Abort handles of the chat requests in flight, for shutdown. */
   readonly inFlight = new Set<AbortController>();
   private current: ProxySnapshot;
+  /** The current snapshot and every retired one that a request still holds. */
+  private readonly uses = new Map<ProxySnapshot, SnapshotUse>();
 
   constructor(
     config: Config,
@@ -40,6 +50,7 @@ export class ProxyState {
     this.reasoningStash = options.reasoningStash ?? new MemoryReasoningStash(config.reasoningStash);
     this.recapStore = options.recapStore ?? new MemoryRecapStore();
     this.current = makeSnapshot(config, packSet, new Map());
+    this.uses.set(this.current, { holders: 0, retired: false });
     this.prerender(packSet);
   }
 
@@ -48,21 +59,54 @@ export class ProxyState {
   }
 
   /**
+   * Returns the current snapshot for one request and keeps its upstream pools
+   * open until `release` is called, even if a reload replaces it meanwhile:
+   * the request may still need them for a retry or a fallback.
+   */
+  acquire(): ProxySnapshot {
+    const snapshot = this.current;
+    const use = this.uses.get(snapshot);
+    if (use !== undefined) use.holders += 1;
+    return snapshot;
+  }
+
+  release(snapshot: ProxySnapshot): void {
+    const use = this.uses.get(snapshot);
+    if (use === undefined) return;
+    use.holders -= 1;
+    if (use.retired && use.holders <= 0) this.forget(snapshot);
+  }
+
+  /**
    * Replaces the config and packs. Upstream pools whose settings did not
-   * change are kept; the others are closed once their requests finish.
+   * change are kept; the others are closed once no request holds them.
    */
   replace(config: Config, packSet: PackSet): void {
     const previous = this.current;
     this.current = makeSnapshot(config, packSet, previous.upstreams, previous.config);
+    this.uses.set(this.current, { holders: 0, retired: false });
     this.prerender(packSet);
-    for (const [name, client] of previous.upstreams) {
-      if (this.current.upstreams.get(name) !== client) void client.close();
+    const use = this.uses.get(previous);
+    if (use !== undefined) use.retired = true;
+    if (use === undefined || use.holders <= 0) this.forget(previous);
+  }
+
+  /** Drops a retired snapshot and closes its pools that no live snapshot shares. */
+  private forget(snapshot: ProxySnapshot): void {
+    this.uses.delete(snapshot);
+    const live = new Set<UpstreamClient>();
+    for (const other of this.uses.keys()) for (const client of other.upstreams.values()) live.add(client);
+    for (const client of snapshot.upstreams.values()) {
+      if (!live.has(client)) void client.close();
     }
   }
 
   /** Returns the pack's rendering, or the reason it is unavailable. */
-  rendered(packName: string, overrides?: RenderOverrides): RenderedPack | PackFailure | undefined {
-    const snapshot = this.current;
+  rendered(
+    packName: string,
+    overrides?: RenderOverrides,
+    snapshot: ProxySnapshot = this.current,
+  ): RenderedPack | PackFailure | undefined {
     const loaded: LoadedPack | undefined = snapshot.packSet.packs.get(packName);
     if (loaded !== undefined) return this.renderCache.get(loaded, overrides);
     return snapshot.packSet.failures.get(packName);

@@ -55,6 +55,9 @@ export async function relayJson(context: RelayContext, client: UpstreamClient): 
     throw upstreamBadResponse(client.name, `the body is not JSON: ${quote(text) || '(empty body)'}`);
   }
 
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw upstreamBadResponse(client.name, `the body is JSON but not a chat completion object: ${quote(text)}`);
+  }
   if (context.stash !== undefined) await stashToolCallReasoning(context, parsed);
   const result = transformCompletion(parsed, {
     mode: context.thinking,

@@ -30,6 +30,26 @@ export interface SendOptions {
   log: FastifyBaseLogger;
 }
 
+/**
+ * Returns the error for an aborted request: 504 when the total timeout
+ * passed, else the abort's own reason (the client went away).
+ */
+function abortReason(signal: AbortSignal, client: UpstreamClient): unknown {
+  const reason: unknown = signal.reason;
+  if (reason instanceof DOMException && reason.name === 'TimeoutError') return client.describeError(reason, 'while waiting');
+  return reason ?? new Error('request aborted');
+}
+
+/** Waits before a retry; an abort during the wait ends the request like an abort during a call. */
+async function pause(delayMs: number, signal: AbortSignal, client: UpstreamClient): Promise<void> {
+  try {
+    await sleep(delayMs, undefined, { signal });
+  } catch (error) {
+    if (signal.aborted) throw abortReason(signal, client);
+    throw error;
+  }
+}
+
 async function readErrorText(response: UpstreamResponse): Promise<string> {
   try {
     return await readBodyText(response.body, MAX_ERROR_BODY_BYTES);
@@ -60,7 +80,7 @@ export async function sendWithRetries(options: SendOptions): Promise<SendResult>
       try {
         response = await client.send({ ...request, signal: options.signal });
       } catch (error) {
-        if (options.signal.aborted) throw error;
+        if (options.signal.aborted) throw abortReason(options.signal, client);
         const proxyError = error as ProxyError;
         lastError = proxyError;
         lastResult = undefined;
@@ -70,7 +90,7 @@ export async function sendWithRetries(options: SendOptions): Promise<SendResult>
         if (delay === undefined) break;
         options.log.warn({ upstream: client.name, attempt: attempt + 1, delayMs: delay, code: proxyError.code }, 'upstream request failed; retrying');
         retries += 1;
-        await sleep(delay, undefined, { signal: options.signal });
+        await pause(delay, options.signal, client);
         continue;
       }
 
@@ -91,7 +111,7 @@ export async function sendWithRetries(options: SendOptions): Promise<SendResult>
       }
       options.log.warn({ upstream: client.name, attempt: attempt + 1, delayMs: delay, status: response.status }, 'upstream answered with a retryable status; retrying');
       retries += 1;
-      await sleep(delay, undefined, { signal: options.signal });
+      await pause(delay, options.signal, client);
     }
 
     if (!isLastTarget) {

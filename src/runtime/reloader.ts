@@ -39,7 +39,16 @@ export class Reloader {
     let result: ReloadResult;
     try {
       const config = loadConfig(current.config.file, this.options.env ?? process.env);
-      const merged = mergePackSets(current.packSet, loadPackSet(config.packsPath));
+      const loaded = loadPackSet(config.packsPath);
+      // Warnings are logged once per pack version: only for packs that are new or changed.
+      for (const warning of loaded.warnings ?? []) {
+        if (current.packSet.packs.get(warning.name)?.hash === loaded.packs.get(warning.name)?.hash) continue;
+        logger.warn(
+          { pack: warning.name, file: warning.file, line: warning.line, rule: warning.rule, problem: warning.message },
+          'pack lint warning',
+        );
+      }
+      const merged = mergePackSets(current.packSet, loaded);
       for (const failure of merged.rejected) {
         state.metrics.observePackRejection(failure.name);
         logger.error(
