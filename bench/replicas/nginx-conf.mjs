@@ -41,8 +41,10 @@ export function mockUpstreamConf({ folder, port, completion }) {
 
 /**
  * Returns the config of the load balancer: one server per entry of `routes`
- * ({ port, replicaPorts }), each proxying to its own upstream block with the
- * settings of deploy/nginx.conf (least_conn, keepalive, no buffering).
+ * ({ port, replicaPorts, nginxRetries }), each proxying to its own upstream
+ * block with the settings of deploy/nginx.conf (least_conn, keepalive, no
+ * buffering, retry on error and 503). With `nginxRetries: false` the route
+ * keeps nginx's default proxy_next_upstream instead.
  */
 export function loadBalancerConf({ folder, routes }) {
   const lines = [...preamble(folder, 'front'), 'http {', '  access_log off;', '  keepalive_requests 1000000;'];
@@ -60,6 +62,7 @@ export function loadBalancerConf({ folder, routes }) {
       '      proxy_set_header Connection "";',
       '      proxy_buffering off;',
       '      proxy_read_timeout 620s;',
+      ...(route.nginxRetries === false ? [] : ['      proxy_next_upstream error http_503 non_idempotent;', '      proxy_next_upstream_tries 2;']),
       '    }',
       '  }',
     );

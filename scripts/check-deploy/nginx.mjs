@@ -88,6 +88,14 @@ export function checkNginx(compose, failures) {
   failures.expect(readTimeout > compose.firstByteSeconds, file, 'proxy_read_timeout', `is ${readTimeout} s; it must exceed microtune's upstream first-byte timeout (${compose.firstByteSeconds} s)`);
   failures.expect(directives(text, 'proxy_buffering').includes('off'), file, 'proxy_buffering', 'is not off, so nginx may hold back streamed responses');
   failures.expect(directives(text, 'proxy_http_version').includes('1.1'), file, 'proxy_http_version', 'is not 1.1, so upstream keepalive does not work');
+  const nextUpstream = (directives(text, 'proxy_next_upstream')[0] ?? '').split(/\s+/);
+  failures.expect(
+    nextUpstream.includes('error') && nextUpstream.includes('non_idempotent'),
+    file,
+    'proxy_next_upstream',
+    'does not retry POST requests on error, so requests sent to a stopping replica fail with 502',
+  );
+  failures.expect(!nextUpstream.includes('timeout'), file, 'proxy_next_upstream', 'includes timeout, so a slow answer would be requested twice');
 
   syntaxCheck(file, readFileSync(file, 'utf8'), compose.replicas, failures);
   return `upstream ${upstreamName}: ${servers.join(', ')}`;

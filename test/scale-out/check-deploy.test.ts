@@ -170,6 +170,16 @@ const BROKEN: { name: string; edits: Edit[]; expected: string }[] = [
     expected: 'proxy_read_timeout: is 60 s',
   },
   {
+    name: 'nginx without retries on error',
+    edits: [{ file: NGINX, from: 'proxy_next_upstream error http_503 non_idempotent;', to: 'proxy_next_upstream error http_503;' }],
+    expected: 'proxy_next_upstream: does not retry POST requests on error',
+  },
+  {
+    name: 'nginx retrying slow answers',
+    edits: [{ file: NGINX, from: 'proxy_next_upstream error http_503 non_idempotent;', to: 'proxy_next_upstream error timeout http_503 non_idempotent;' }],
+    expected: 'proxy_next_upstream: includes timeout',
+  },
+  {
     name: 'nginx syntax error',
     edits: [{ file: NGINX, from: 'keepalive 64;', to: 'keepalive 64;\n    keepalive_bogus 1;' }],
     expected: 'nginx -t rejected it',
