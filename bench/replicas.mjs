@@ -124,7 +124,7 @@ function format(value, digits = 0) {
 }
 
 /**
- * Measures one setup: checks one answer, warms up, then runs the load for the
+ * Measures one setup: checks one response, warms up, then runs the load for the
  * configured time. With `setup.stop`, that replica gets SIGTERM a third of the
  * way into the run and is started again afterwards.
  */

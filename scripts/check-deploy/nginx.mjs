@@ -95,7 +95,7 @@ export function checkNginx(compose, failures) {
     'proxy_next_upstream',
     'does not retry POST requests on error, so requests sent to a stopping replica fail with 502',
   );
-  failures.expect(!nextUpstream.includes('timeout'), file, 'proxy_next_upstream', 'includes timeout, so a slow answer would be requested twice');
+  failures.expect(!nextUpstream.includes('timeout'), file, 'proxy_next_upstream', 'includes timeout, so nginx would send a slow request to a second replica');
 
   syntaxCheck(file, readFileSync(file, 'utf8'), compose.replicas, failures);
   return `upstream ${upstreamName}: ${servers.join(', ')}`;

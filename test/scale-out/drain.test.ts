@@ -1,8 +1,8 @@
 /**
- * A replica that is shutting down behind a load balancer: a request that
+ * A replica that is shutting down behind a load balancer. A request that
  * arrives on a keep-alive connection that is still open gets 503 in OpenAI's
- * error shape, so clients and SDKs can read it, and the request in flight
- * on that connection still completes.
+ * error shape, so clients and SDKs can read it. The request in flight on
+ * that connection still completes.
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
