@@ -47,6 +47,7 @@ export function sharedRateLimitStore(redis: SharedRedis): StoreConstructor {
         key,
         (error, result) => {
           if (error === null) {
+            redis.succeeded();
             callback(null, result);
             return;
           }

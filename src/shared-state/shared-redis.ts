@@ -28,16 +28,22 @@ export class SharedRedis {
     });
     // ioredis reports every failed reconnect here; the outage is logged once in fallback().
     this.client.on('error', () => undefined);
-    this.client.on('ready', () => {
-      if (this.degraded) {
-        this.degraded = false;
-        this.logger.info('Redis is reachable again; shared state is back in use');
-      }
-    });
+    this.client.on('ready', () => this.succeeded());
   }
 
   get isReady(): boolean {
     return this.client.status === 'ready';
+  }
+
+  /**
+   * Records that Redis answered. Ends an outage, including one where the
+   * connection stayed open and only commands timed out, so the next outage
+   * is logged again.
+   */
+  succeeded(): void {
+    if (!this.degraded) return;
+    this.degraded = false;
+    this.logger.info('Redis is reachable again; shared state is back in use');
   }
 
   /** Records that an operation used local state because Redis failed; logs once per outage. */
@@ -55,7 +61,9 @@ export class SharedRedis {
       return local();
     }
     try {
-      return await operation(this.client);
+      const result = await operation(this.client);
+      this.succeeded();
+      return result;
     } catch (error) {
       this.fallback(name, error);
       return local();
