@@ -156,7 +156,7 @@ async function requestRecap(
   const response = await client.send({ headers, body, signal: AbortSignal.timeout(RECAP_TIMEOUT_MS) });
   const text = await readBodyText(response.body);
   if (response.status < 200 || response.status >= 300) {
-    throw new Error(`summarizer upstream "${upstreamName}" answered ${response.status}`);
+    throw new Error(`summarizer upstream "${upstreamName}" returned ${response.status}`);
   }
   const parsed = JSON.parse(text) as { choices?: { message?: { content?: unknown } }[] };
   const content = parsed.choices?.[0]?.message?.content;

@@ -36,7 +36,7 @@ export function relayUpstreamError(context: RelayContext, client: UpstreamClient
     reply.header('content-type', 'application/json; charset=utf-8').send(text);
     return;
   }
-  const error = new ProxyError(`Upstream "${client.name}" answered ${upstream.status}: ${quote(text) || '(empty body)'}`, {
+  const error = new ProxyError(`Upstream "${client.name}" returned ${upstream.status}: ${quote(text) || '(empty body)'}`, {
     status: upstream.status,
     type: 'upstream_error',
     code: 'upstream_error',

@@ -109,7 +109,7 @@ export async function sendWithRetries(options: SendOptions): Promise<SendResult>
         if (isLastTarget || !isFallbackStatus(response.status)) return lastResult;
         break;
       }
-      options.log.warn({ upstream: client.name, attempt: attempt + 1, delayMs: delay, status: response.status }, 'upstream answered with a retryable status; retrying');
+      options.log.warn({ upstream: client.name, attempt: attempt + 1, delayMs: delay, status: response.status }, 'upstream returned a retryable status; retrying');
       retries += 1;
       await pause(delay, options.signal, client);
     }
