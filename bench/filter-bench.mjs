@@ -12,7 +12,9 @@
 // same length and prints MB/s of upstream SSE (per CPU second), CPU microseconds per stream
 // and per frame.
 // --only runs just the cases whose name contains TEXT (for a CPU profile of one case).
+import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
+import { TextDecoder } from 'node:util';
 import { createParser } from 'eventsource-parser';
 import { ChatStreamTransform } from '../dist/sse/chat-stream-transform.js';
 import { ThinkingFilter } from '../dist/thinking/filter.js';

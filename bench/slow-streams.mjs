@@ -15,6 +15,7 @@
 // (which the proxy strips), answer text, finish_reason, usage and [DONE]. Everything listens
 // on and connects to 127.0.0.1. The run stops by itself: clients still open at --deadline-s
 // are closed and counted as unfinished, then the proxy is stopped.
+import { Buffer } from 'node:buffer';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
@@ -23,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { clearInterval, clearTimeout, setImmediate, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
