@@ -89,7 +89,15 @@ class FindingList {
  * style warnings and info on a pack that validates. Findings are sorted by
  * line. `pack` is the validated pack when the file has no error finding.
  */
-export function lintPackSource(source: PackSource): { findings: Finding[]; pack: Pack | undefined } {
+export interface LintOptions {
+  /**
+   * Run the rules that count tokens (below-recommended-size). Counting loads the o200k_base
+   * tables, about 20 MB of heap, so the server's pack loading turns it off. Default true.
+   */
+  countTokens?: boolean;
+}
+
+export function lintPackSource(source: PackSource, options: LintOptions = {}): { findings: Finding[]; pack: Pack | undefined } {
   const findings = new FindingList(source);
   if (source.syntax !== undefined) {
     if (source.syntax.kind === 'syntax') {
@@ -129,7 +137,7 @@ export function lintPackSource(source: PackSource): { findings: Finding[]; pack:
 
   const hasError = findings.items.some((finding) => finding.severity === 'error');
   const pack = parsed.success && !hasError ? parsed.data : undefined;
-  if (pack !== undefined) checkStyle(pack, findings);
+  if (pack !== undefined) checkStyle(pack, findings, options.countTokens ?? true);
   return { findings: sortFindings(findings.items), pack };
 }
 
@@ -213,7 +221,7 @@ function checkDuplicates(data: unknown, findings: FindingList): void {
   });
 }
 
-function checkStyle(pack: Pack, findings: FindingList): void {
+function checkStyle(pack: Pack, findings: FindingList, countPackTokens: boolean): void {
   checkPlaceholderText(pack, findings);
 
   pack.examples.forEach((example, index) => {
@@ -249,6 +257,7 @@ function checkStyle(pack: Pack, findings: FindingList): void {
     findings.add('user-placeholder-unset', firstFieldWith(pack, /\{\{user\}\}/i));
   }
 
+  if (!countPackTokens) return;
   const tokens = countTokens(renderPackForProxy(pack));
   if (tokens < RECOMMENDED_MIN_TOKENS) {
     findings.add('below-recommended-size', [], { tokens, recommended: RECOMMENDED_MIN_TOKENS, encoding: TOKEN_ENCODING });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { findingMessageEn } from '../cli/messages.js';
-import { lintPackSource, type Finding, type RuleId } from './lint.js';
+import { lintPackSource, type Finding, type LintOptions, type RuleId } from './lint.js';
 import { PACK_FILE_EXTENSIONS, packFormatOf, readPackSource } from './pack-source.js';
 import { PACK_NAME_PATTERN, type Pack } from './schema.js';
 
@@ -59,7 +59,7 @@ export function hashPack(pack: Pack): string {
  * prompt in .txt or .md). A file with an error finding is left out. Bad
  * content or an unreadable file gives a failure, not an exception.
  */
-export function lintPackFile(file: string): PackFileResult {
+export function lintPackFile(file: string, options: LintOptions = {}): PackFileResult {
   const name = path.basename(file, path.extname(file));
   let source;
   try {
@@ -69,7 +69,7 @@ export function lintPackFile(file: string): PackFileResult {
     return { result: { name, file, problem: `cannot read: ${message}` }, findings: [], warnings: [] };
   }
 
-  const { findings, pack } = lintPackSource(source);
+  const { findings, pack } = lintPackSource(source, options);
   const errors = findings.filter((finding) => finding.severity === 'error');
   if (pack === undefined || errors.length > 0) {
     const problem = errors.map(describeError).join('; ');
@@ -142,7 +142,8 @@ export function loadPackSet(folder: string): PackSet {
   const failures = new Map<string, PackFailure>();
   const warningsByName = new Map<string, PackWarning[]>();
   for (const file of listPackFiles(folder)) {
-    const { result, warnings } = lintPackFile(file);
+    // The server skips the token-count rule, which would load the tokenizer's tables; `microtune packs lint` runs it.
+    const { result, warnings } = lintPackFile(file, { countTokens: false });
     if (packs.has(result.name) || failures.has(result.name)) {
       failures.set(result.name, {
         name: result.name,

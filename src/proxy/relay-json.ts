@@ -64,6 +64,8 @@ export async function relayJson(context: RelayContext, client: UpstreamClient): 
     implicitThinkOpen: context.route.implicitThinkOpen,
     emptyAnswerFallback: context.route.emptyAnswerFallback,
     responseModel: context.clientModel,
+    // `parsed` was made from the upstream text above and is not used again, so no copy is needed.
+    inPlace: true,
   });
   if (result.fallbackIndexes.length > 0) {
     record.fallbackUsed = true;

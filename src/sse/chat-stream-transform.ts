@@ -7,6 +7,7 @@
  * an answer ending. It adds `[DONE]` only when every choice finished, and sends an error
  * event otherwise.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage, type EventSourceParser, type ParseError } from 'eventsource-parser';
 
 import { ThinkingFilter, type FilterOutput, type ThinkingFilterOptions, type ThinkingMode } from '../thinking/filter.js';
@@ -63,15 +64,18 @@ export class ChatStreamTransform {
   private readonly onToolCallReasoning: ChatStreamTransformOptions['onToolCallReasoning'];
   private readonly maxEventChars: number;
 
-  private readonly decoder = new TextDecoder('utf-8');
+  // StringDecoder costs about half of TextDecoder per read on Node 20. Unlike TextDecoder it
+  // keeps a leading byte-order mark, so push() drops that itself.
+  private readonly decoder = new StringDecoder('utf8');
+  private sawText = false;
   private readonly parser: EventSourceParser;
   private readonly choices = new Map<number, ChoiceState>();
   private output: string[] = [];
 
   /** True when the previous read ended with CR, so an LF at the start of the next read completes that CRLF. */
   private pendingCarriageReturn = false;
-  /** Fields of the last chunk with choices, copied into chunks that this transform creates. */
-  private lastChunkBase: JsonObject = {};
+  /** The last chunk with choices; its id, created and similar fields are copied into chunks that this transform creates. */
+  private lastChunkWithChoices: JsonObject | undefined;
   private doneSent = false;
   private closed = false;
   private overflowed = false;
@@ -140,7 +144,12 @@ export class ChatStreamTransform {
       return '';
     }
 
-    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (!this.sawText && text !== '') {
+      this.sawText = true;
+      // TextDecoder's behaviour, kept: a byte-order mark at the start of the body is dropped.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
     this.feedParser(this.normaliseLineBreaks(text));
     return this.takeOutput();
   }
@@ -158,7 +167,7 @@ export class ChatStreamTransform {
 
     if (!this.upstreamDone && !this.overflowed) {
       // Invalid bytes left in the decoder become U+FFFD here.
-      this.feedParser(this.normaliseLineBreaks(this.decoder.decode()));
+      this.feedParser(this.normaliseLineBreaks(this.decoder.end()));
       // The parser has seen only LF line breaks, so two of them end any open line and event.
       this.feedParser('\n\n');
     }
@@ -222,7 +231,7 @@ export class ChatStreamTransform {
       normalised = normalised.slice(1);
     }
     this.pendingCarriageReturn = text.endsWith('\r');
-    return normalised.replace(/\r\n?/g, '\n');
+    return normalised.includes('\r') ? normalised.replace(/\r\n?/g, '\n') : normalised;
   }
 
   private handleParseError(error: ParseError): void {
@@ -280,25 +289,32 @@ export class ChatStreamTransform {
       return;
     }
 
-    let changed = false;
+    let upstreamModel: unknown;
     if (this.responseModel !== undefined && 'model' in chunk && chunk.model !== this.responseModel) {
+      upstreamModel = chunk.model;
       chunk.model = this.responseModel;
-      changed = true;
     }
     if (isJsonObject(chunk.usage)) {
       this.lastUsage = chunk.usage;
     }
 
+    let choicesChanged = false;
     if (Array.isArray(chunk.choices) && chunk.choices.length > 0) {
-      this.rememberChunkBase(chunk);
+      this.lastChunkWithChoices = chunk;
       const result = this.transformChoices(chunk.choices);
       if (result.droppable && isDroppableChunk(chunk)) {
         return;
       }
-      changed ||= result.changed;
+      choicesChanged = result.changed;
     }
 
-    this.output.push(encodeEvent(changed ? JSON.stringify(chunk) : data));
+    let text = data;
+    if (choicesChanged) {
+      text = JSON.stringify(chunk);
+    } else if (upstreamModel !== undefined) {
+      text = replaceModelText(data, upstreamModel, this.responseModel as string) ?? JSON.stringify(chunk);
+    }
+    this.output.push(encodeEvent(text));
   }
 
   private transformChoices(choices: unknown[]): { changed: boolean; droppable: boolean } {
@@ -399,14 +415,17 @@ export class ChatStreamTransform {
     if (reasoning !== '') this.onToolCallReasoning?.(reasoning, collected.toolCallIds);
   }
 
-  private rememberChunkBase(chunk: JsonObject): void {
+  /** Fields of the last chunk with choices, copied into chunks that this transform creates. */
+  private lastChunkBase(): JsonObject {
     const base: JsonObject = {};
+    const chunk = this.lastChunkWithChoices;
+    if (chunk === undefined) return base;
     for (const field of ['id', 'object', 'created', 'model', 'system_fingerprint']) {
       if (field in chunk) {
         base[field] = chunk[field];
       }
     }
-    this.lastChunkBase = base;
+    return base;
   }
 
   /**
@@ -465,7 +484,7 @@ export class ChatStreamTransform {
       return;
     }
 
-    const chunk: JsonObject = { ...this.lastChunkBase, choices };
+    const chunk: JsonObject = { ...this.lastChunkBase(), choices };
     if (this.responseModel !== undefined) {
       chunk.model = this.responseModel;
     }
@@ -572,12 +591,16 @@ function shallowEqual(left: JsonObject, right: JsonObject): boolean {
 }
 
 function isEmptyDelta(delta: JsonObject): boolean {
-  return Object.values(delta).every((value) => value === null || value === undefined);
+  for (const key in delta) {
+    if (delta[key] !== null && delta[key] !== undefined) return false;
+  }
+  return true;
 }
 
 /** True when the choice has an empty delta and no other non-null field besides `index`. */
 function isEmptyChoice(choice: JsonObject): boolean {
-  for (const [key, value] of Object.entries(choice)) {
+  for (const key in choice) {
+    const value = choice[key];
     if (key === 'index') {
       continue;
     }
@@ -595,7 +618,25 @@ function isEmptyChoice(choice: JsonObject): boolean {
 }
 
 function isDroppableChunk(chunk: JsonObject): boolean {
-  return Object.entries(chunk).every(([key, value]) => DROPPABLE_CHUNK_FIELDS.has(key) || value === null);
+  for (const key in chunk) {
+    if (!DROPPABLE_CHUNK_FIELDS.has(key) && chunk[key] !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * Replaces the top-level model in a chunk's JSON text without serialising the chunk again.
+ * Returns undefined unless the text contains exactly one `"model"` token followed by
+ * `:` and the upstream model's JSON string, because only then is that token certainly the
+ * top-level key: a quote inside a JSON string is always escaped.
+ */
+function replaceModelText(data: string, upstreamModel: unknown, responseModel: string): string | undefined {
+  if (typeof upstreamModel !== 'string') return undefined;
+  const at = data.indexOf('"model"');
+  if (at === -1 || data.indexOf('"model"', at + 7) !== -1) return undefined;
+  const value = `:${JSON.stringify(upstreamModel)}`;
+  if (!data.startsWith(value, at + 7)) return undefined;
+  return `${data.slice(0, at + 7)}:${JSON.stringify(responseModel)}${data.slice(at + 7 + value.length)}`;
 }
 
 /**

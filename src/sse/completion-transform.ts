@@ -5,6 +5,8 @@ import { isJsonObject, readReasoningText, type JsonObject } from './chunk-fields
 export interface CompletionTransformOptions extends ThinkingFilterOptions {
   /** Model name that replaces the body's `model` field when it has one, usually the alias the client requested. */
   responseModel?: string;
+  /** Rewrite `body` itself instead of a copy, for a caller that owns it (a body it just parsed). Default false. */
+  inPlace?: boolean;
 }
 
 export interface CompletionTransformResult {
@@ -19,14 +21,15 @@ export interface CompletionTransformResult {
  * `reasoning` and `reasoning_details`, and separate mode writes the reasoning to
  * `reasoning_content` only.
  * A `null` content stays null unless the empty-answer fallback fills it. Unknown fields pass
- * through, and a body that is not an object is returned as it is. The input is not modified.
+ * through, and a body that is not an object is returned as it is. The input is not modified
+ * unless `inPlace` is set.
  */
 export function transformCompletion(body: unknown, options: CompletionTransformOptions): CompletionTransformResult {
   if (!isJsonObject(body)) {
     return { body, fallbackIndexes: [] };
   }
 
-  const output = structuredClone(body);
+  const output = options.inPlace === true ? body : structuredClone(body);
   if (options.responseModel !== undefined && 'model' in output) {
     output.model = options.responseModel;
   }

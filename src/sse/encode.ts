@@ -30,6 +30,10 @@ export function encodeEvent(data: string, event?: string): string {
     text += `event: ${event}\n`;
   }
 
+  // Most chunks are one line of JSON, which needs no split.
+  if (!data.includes('\n') && !data.includes('\r')) {
+    return `${text}data: ${data}\n\n`;
+  }
   for (const line of data.split(LINE_BREAK)) {
     text += `data: ${line}\n`;
   }
