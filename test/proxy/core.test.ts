@@ -309,3 +309,43 @@ describe('user name placeholder', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('invalid_user_name');
   });
 });
+
+describe('compressed upstream answers', () => {
+  it('decodes a gzip stream and a br JSON answer', async () => {
+    const { createGzip, brotliCompressSync, constants } = await import('node:zlib');
+    upstream = await startUpstream((request, response) => {
+      if (request.json.stream === true) {
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+        const gzip = createGzip();
+        gzip.pipe(response);
+        gzip.write(sseChunk({ role: 'assistant', content: '<think>想一想</think>' }));
+        gzip.flush(constants.Z_SYNC_FLUSH, () => {
+          gzip.write(sseChunk({ content: '压缩的回答。' }));
+          gzip.write(sseChunk({}, { finishReason: 'stop' }));
+          gzip.end('data: [DONE]\n\n');
+        });
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' });
+      response.end(brotliCompressSync(JSON.stringify(completion('<think>嗯</think>br 回答。'))));
+    });
+    proxy = await startProxy({
+      config: { upstreams: { default: { baseUrl: upstream.baseUrl } }, aliases: { zip: { model: 'm', thinking: 'strip' } } },
+    });
+
+    const json = await fetch(`${proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'accept-encoding': 'identity' },
+      body: JSON.stringify({ model: 'zip', messages: [{ role: 'user', content: '你好' }] }),
+    });
+    expect(json.headers.get('content-encoding')).toBeNull();
+    expect(((await json.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe('br 回答。');
+
+    const stream = await proxy.client().chat.completions.create({ model: 'zip', messages: [{ role: 'user', content: '你好' }], stream: true });
+    let content = '';
+    for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? '';
+    expect(content).toBe('压缩的回答。');
+    expect(String(upstream.requests[0]?.headers['accept-encoding'])).toContain('gzip');
+    expect(String(upstream.requests[0]?.headers['accept-encoding'])).toContain('br');
+  });
+});
