@@ -1,18 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { countTokens, TOKEN_ENCODING } from '../packs/count-tokens.js';
-import type { RenderedPack } from '../packs/render-cache.js';
+import { TOKEN_ENCODING } from '../packs/count-tokens.js';
+import { countRenderedTokens } from '../packs/rendered-tokens.js';
 import type { ProxyState } from './proxy-state.js';
-
-const tokenCounts = new WeakMap<RenderedPack, number>();
-
-function tokensOf(rendered: RenderedPack): number {
-  let tokens = tokenCounts.get(rendered);
-  if (tokens === undefined) {
-    tokens = countTokens(rendered.text);
-    tokenCounts.set(rendered, tokens);
-  }
-  return tokens;
-}
 
 interface PackDetails {
   name: string;
@@ -35,7 +24,7 @@ function packDetails(state: ProxyState, name: string): PackDetails {
       problem: rendered !== undefined && 'problem' in rendered ? rendered.problem : 'no pack file of that name exists',
     };
   }
-  return { name, title: loaded.pack.title, systemPrompt: rendered.text, tokens: tokensOf(rendered), problem: undefined };
+  return { name, title: loaded.pack.title, systemPrompt: rendered.text, tokens: countRenderedTokens(rendered), problem: undefined };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ContextConfig } from '../config/schema.js';
 import { planBudget, type BudgetPlan } from '../conversation/plan-budget.js';
 import { buildRecapRequest, recapKey, recapMessage } from '../conversation/recap.js';
-import { countTokens } from '../packs/count-tokens.js';
+import { countRenderedTokens } from '../packs/rendered-tokens.js';
 import type { RenderedPack } from '../packs/render-cache.js';
 import { filterCompleteText } from '../thinking/filter.js';
 import { buildUpstreamHeaders } from './headers.js';
@@ -14,18 +14,6 @@ type Message = Record<string, unknown> & { role: string };
 
 /** A recap request gets at most this long, whatever the upstream's own timeouts. */
 const RECAP_TIMEOUT_MS = 120_000;
-
-const packTokens = new WeakMap<RenderedPack, number>();
-
-function tokensOfPack(pack: RenderedPack | undefined): number {
-  if (pack === undefined) return 0;
-  let tokens = packTokens.get(pack);
-  if (tokens === undefined) {
-    tokens = countTokens(pack.text);
-    packTokens.set(pack, tokens);
-  }
-  return tokens;
-}
 
 export interface FitContextOptions {
   state: ProxyState;
@@ -62,7 +50,7 @@ export async function fitContext(options: FitContextOptions): Promise<FittedCont
   const plan = planBudget({
     messages: options.messages,
     tokens: options.messages.map((message) => counter.count(message)),
-    packTokens: tokensOfPack(options.pack),
+    packTokens: options.pack === undefined ? 0 : countRenderedTokens(options.pack),
     budgetTokens: context.budgetTokens,
     lowWaterRatio: context.lowWaterRatio,
     safetyMargin: context.safetyMargin,
