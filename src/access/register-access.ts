@@ -15,7 +15,7 @@ function isOpenPath(url: string): boolean {
 
 /**
  * Registers CORS, proxy keys and the per-key rate limit. CORS and the rate
- * limit are read once at start-up; keys are read per request, so a reload
+ * limit are read once at start-up. Keys are read per request, so a reload
  * that adds or removes a key applies at once.
  */
 export async function registerAccess(
@@ -30,7 +30,7 @@ export async function registerAccess(
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : origins,
       methods: ['GET', 'POST', 'OPTIONS'],
-      // No allowedHeaders: the plugin then allows the headers the preflight asks for, which
+      // No allowedHeaders: the plugin then allows the headers the preflight requests, which
       // covers the openai SDK's x-stainless-* set and the user-agent that Firefox and Safari list.
       exposedHeaders: ['x-request-id', 'x-microtune-upstream', 'x-microtune-variant', 'x-microtune-dropped-turns', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests'],
       maxAge: 600,

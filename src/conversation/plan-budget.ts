@@ -36,7 +36,7 @@ export interface BudgetPlan {
 
 /**
  * Splits the conversation after its leading system messages into turns: a
- * turn starts at a user message and holds everything up to the next one, so
+ * turn starts at a user message and contains everything up to the next one, so
  * an assistant's tool calls always stay with their results.
  */
 export function splitTurns(messages: Message[], start: number): number[] {

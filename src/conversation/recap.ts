@@ -42,7 +42,7 @@ function transcript(dropped: Message[]): string {
 }
 
 /**
- * The chat messages of the request that asks the model for a recap of
+ * The chat messages of the request for a recap of
  * `dropped`. An earlier recap, when given, covers the turns before them.
  */
 export function buildRecapRequest(
@@ -67,7 +67,7 @@ export function buildRecapRequest(
   ];
 }
 
-/** The system message that stands in for the dropped turns. */
+/** Returns the system message that replaces the dropped turns. */
 export function recapMessage(recap: string, droppedTurns: number): { role: 'system'; content: string } {
   const content = isMostlyChinese(recap)
     ? `前情提要（较早的 ${droppedTurns} 轮对话已省略）：\n${recap}`

@@ -22,9 +22,9 @@ export interface RequestObservation {
 }
 
 /**
- * Prometheus metrics of one server. Labels hold alias, upstream and
- * variant names, statuses and kinds only, never message content or keys;
- * requests without an alias share one label value so clients cannot grow
+ * Prometheus metrics of one server. Labels contain alias, upstream and
+ * variant names, statuses and kinds only, never message content or keys.
+ * Requests without an alias share one label value, so clients cannot grow
  * the label set.
  */
 export class Metrics {
@@ -52,7 +52,7 @@ export class Metrics {
     this.ttfb = new Histogram({ name: 'microtune_time_to_first_byte_seconds', help: 'Time from request to the upstream response headers.', labelNames: ['alias', 'stream'], buckets: LATENCY_BUCKETS, registers });
     this.upstreamErrors = new Counter({ name: 'microtune_upstream_errors_total', help: 'Upstream failures by kind: status class, timeout, unreachable, stream error.', labelNames: ['upstream', 'kind'], registers });
     this.retries = new Counter({ name: 'microtune_upstream_retries_total', help: 'Retried upstream calls.', labelNames: ['upstream'], registers });
-    this.fallbacks = new Counter({ name: 'microtune_fallbacks_total', help: 'Requests answered by a fallback upstream or model.', labelNames: ['alias', 'upstream'], registers });
+    this.fallbacks = new Counter({ name: 'microtune_fallbacks_total', help: 'Requests served by a fallback upstream or model.', labelNames: ['alias', 'upstream'], registers });
     this.tokens = new Counter({ name: 'microtune_tokens_total', help: 'Tokens reported in upstream usage, in (prompt) and out (completion).', labelNames: ['alias', 'direction'], registers });
     this.cost = new Counter({ name: 'microtune_estimated_cost_total', help: 'Estimated cost from upstream usage and configured prices.', labelNames: ['alias', 'currency'], registers });
     this.reloads = new Counter({ name: 'microtune_reloads_total', help: 'Config and pack reloads by result: applied, unchanged, rejected.', labelNames: ['result'], registers });

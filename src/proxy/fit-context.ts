@@ -29,7 +29,7 @@ export interface FitContextOptions {
 export interface FittedContext {
   /** Pinned and kept messages, without the recap. */
   messages: Message[];
-  /** Text of the recap system message that stands in for the dropped turns, if any. */
+  /** Text of the recap system message that replaces the dropped turns, if any. */
   recap: string | undefined;
   droppedTurns: number;
 }
@@ -93,7 +93,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * Returns the recap of the dropped turns from the store, or asks the upstream
+ * Returns the recap of the dropped turns from the store, or requests it from the upstream
  * once, even for concurrent requests. The shared recap request does not follow
  * any one client's connection: a client that leaves stops waiting, and the
  * recap is still made and stored for the others and the next turn.
@@ -107,7 +107,7 @@ async function cachedRecap(options: FitContextOptions, context: ContextConfig, p
   let pending = pendingRecaps.get(key);
   if (pending === undefined) {
     pending = (async () => {
-      // A recap of the earlier cut, when stored, stands in for the turns it covers,
+      // A recap of the earlier cut, when stored, replaces the turns it covers,
       // so a recap request stays small however long the chat grows.
       const earlier = plan.previousDroppedTurns > 0 ? await store.get(recapKey(plan.previouslyDropped)) : undefined;
       const span = earlier === undefined ? plan.dropped : plan.dropped.slice(plan.previouslyDropped.length);

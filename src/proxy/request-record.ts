@@ -18,7 +18,7 @@ export function recordOf(request: FastifyRequest): RequestRecord | undefined {
 
 /**
  * What one chat request did, written as a single info line when it ends.
- * It holds ids, names, numbers and statuses only, never message content.
+ * It contains ids, names, numbers and statuses only, never message content.
  */
 export class RequestRecord {
   private readonly request: FastifyRequest;
@@ -50,7 +50,7 @@ export class RequestRecord {
     records.set(request, this);
   }
 
-  /** The kind of upstream failure for metrics, or undefined when the upstream did its job. */
+  /** Returns the kind of upstream failure for metrics, or undefined when the upstream did its job. */
   private upstreamErrorKind(): string | undefined {
     if (this.outcome === 'upstream_failed') return 'stream_error';
     if (this.upstreamStatus !== undefined && this.upstreamStatus >= 400) return `status_${this.upstreamStatus}`;

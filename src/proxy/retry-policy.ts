@@ -17,7 +17,7 @@ const RETRYABLE_ERROR_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** True when an upstream's error body says its quota is spent, which no retry can fix. */
+/** True when an upstream's error body reports that its quota is spent, which no retry can fix. */
 export function isQuotaExhausted(body: string): boolean {
   try {
     const parsed = JSON.parse(body) as { error?: { code?: unknown; type?: unknown } };
@@ -62,7 +62,7 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 /**
  * Delay before retry number `retry` (0-based): exponential backoff with full
  * jitter, or the upstream's Retry-After when it gave one. Returns undefined
- * when Retry-After asks for longer than the cap, so the caller stops retrying
+ * when Retry-After requests a longer wait than the cap, so the caller stops retrying
  * and relays the answer instead of holding the client.
  */
 export function retryDelay(

@@ -55,7 +55,7 @@ export class UpstreamClient {
       headersTimeout: this.timeouts.firstByteMs,
       bodyTimeout: this.timeouts.idleMs,
       keepAliveTimeout: 30_000,
-      // No cap: with HTTP/1.1 every open stream holds its own upstream connection, and a cap
+      // No cap: with HTTP/1.1 every open stream uses its own upstream connection, and a cap
       // would queue the requests above it until a whole stream ends.
       connections: null,
       pipelining: 1,

@@ -5,8 +5,8 @@ import type { Metrics } from '../metrics/metrics.js';
 /**
  * One Redis connection shared by the rate limit, the reasoning stash and the
  * recap cache. Commands fail at once while Redis is down (no offline queue),
- * so callers fall back to local state instead of waiting; the client keeps
- * reconnecting in the background and callers use Redis again once it is back.
+ * so callers fall back to local state instead of waiting. The client keeps
+ * reconnecting in the background, and callers use Redis again once it is back.
  */
 export class SharedRedis {
   readonly client: Redis;
@@ -36,7 +36,7 @@ export class SharedRedis {
   }
 
   /**
-   * Records that Redis answered. Ends an outage, including one where the
+   * Records that a Redis command succeeded. Ends an outage, including one where the
    * connection stayed open and only commands timed out, so the next outage
    * is logged again.
    */

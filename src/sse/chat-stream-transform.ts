@@ -430,9 +430,10 @@ export class ChatStreamTransform {
 
   /**
    * Handles the upstream's `[DONE]`. It is forwarded only when every choice got a
-   * finish_reason (or none arrived at all); otherwise the answer is incomplete, so the
-   * client gets the held text and an `upstream_incomplete` error event instead. After an
-   * error event nothing more is sent, because the client already knows the answer failed.
+   * finish_reason, or when no choice arrived at all. Otherwise the answer is incomplete,
+   * so the client gets the held text and an `upstream_incomplete` error event instead.
+   * After an error event nothing more is sent, because the client already knows the
+   * answer failed.
    */
   private handleDone(): void {
     this.upstreamDone = true;
