@@ -107,9 +107,22 @@ function renderedPackOf(
   return rendered;
 }
 
+/** Each rendered pack's system message as UTF-8, encoded on first use and dropped with the pack. */
+const encodedMessages = new WeakMap<RenderedPack, Buffer>();
+
+function messageBytes(pack: RenderedPack): Buffer {
+  let bytes = encodedMessages.get(pack);
+  if (bytes === undefined) {
+    bytes = Buffer.from(pack.messageJson, 'utf8');
+    encodedMessages.set(pack, bytes);
+  }
+  return bytes;
+}
+
 /** The messages the upstream gets after the system prefix, and that prefix as serialised JSON. */
 interface PreparedMessages {
-  prefixJson: string | undefined;
+  /** A merged system message as JSON text, or the pack's message as UTF-8 bytes. */
+  prefix: string | Buffer | undefined;
   messages: ChatRequest['messages'];
   droppedTurns: number;
 }
@@ -125,12 +138,12 @@ async function prepareMessages(
   const policy = applySystemPolicy(fitted.messages, route.systemMessages, pack?.text, fitted.recap);
   if (policy.mergedSystem !== undefined) {
     return {
-      prefixJson: JSON.stringify({ role: 'system', content: policy.mergedSystem }),
+      prefix: JSON.stringify({ role: 'system', content: policy.mergedSystem }),
       messages: policy.messages,
       droppedTurns: fitted.droppedTurns,
     };
   }
-  return { prefixJson: pack?.messageJson, messages: policy.messages, droppedTurns: fitted.droppedTurns };
+  return { prefix: pack === undefined ? undefined : messageBytes(pack), messages: policy.messages, droppedTurns: fitted.droppedTurns };
 }
 
 function resolveTargets(snapshot: ProxySnapshot, route: ModelRoute): UpstreamTarget[] {
@@ -195,7 +208,7 @@ async function proxyChatCompletion(
     signal,
     log: request.log,
     build: (target) => ({
-      body: buildUpstreamBody(body, target.model, prepared.prefixJson, prepared.messages),
+      body: buildUpstreamBody(body, target.model, prepared.prefix, prepared.messages),
       headers: buildUpstreamHeaders(request.headers, {
         apiKey: target.client.apiKey,
         // With proxy keys on, the client's Authorization carries a proxy key: never forward it.

@@ -98,19 +98,24 @@ export function readUserName(header: string | string[] | undefined): string | un
  * `messages` (the client's, possibly rewritten) after the system prefix, and
  * the proxy's own fields removed. The prefix is the system message already
  * serialised as JSON; the pack's is made once per pack and spliced in as
- * text instead of being serialised again with every request.
+ * text instead of being serialised again with every request. A prefix given
+ * as bytes (the pack's message, encoded once) makes the body bytes too, so the
+ * pack's text is not encoded to UTF-8 again for every request.
  */
 export function buildUpstreamBody(
   request: ChatRequest,
   upstreamModel: string,
-  prefixJson: string | undefined,
+  prefix: string | Buffer | undefined,
   messages: ChatMessage[] = request.messages,
-): string {
+): string | Buffer {
   const { microtune_thinking: _thinking, messages: _messages, ...rest } = request;
-  if (prefixJson === undefined) {
+  if (prefix === undefined) {
     return JSON.stringify({ ...rest, model: upstreamModel, messages });
   }
-  const head = JSON.stringify({ ...rest, model: upstreamModel });
-  const tail = messages.length === 0 ? ']' : `,${JSON.stringify(messages).slice(1)}`;
-  return `${head.slice(0, -1)},"messages":[${prefixJson}${tail}}`;
+  const head = `${JSON.stringify({ ...rest, model: upstreamModel }).slice(0, -1)},"messages":[`;
+  const tail = messages.length === 0 ? ']}' : `,${JSON.stringify(messages).slice(1)}}`;
+  if (typeof prefix === 'string') return `${head}${prefix}${tail}`;
+  const headBytes = Buffer.from(head, 'utf8');
+  const tailBytes = Buffer.from(tail, 'utf8');
+  return Buffer.concat([headBytes, prefix, tailBytes], headBytes.length + prefix.length + tailBytes.length);
 }

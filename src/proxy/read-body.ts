@@ -1,29 +1,11 @@
-import type { Readable } from 'node:stream';
+import { readBodyText as readWholeBody, type UpstreamBody } from './upstream-body.js';
 
 /** Upstream JSON answers larger than this are rejected instead of buffered. */
 export const MAX_UPSTREAM_JSON_BYTES = 64 * 1024 * 1024;
 
-export class BodyTooLargeError extends Error {
-  constructor(limit: number) {
-    super(`the body is larger than ${limit} bytes`);
-    this.name = 'BodyTooLargeError';
-  }
-}
-
-/** Reads a whole body as UTF-8, failing once it passes `limit` bytes. */
-export async function readBodyText(body: Readable, limit = MAX_UPSTREAM_JSON_BYTES): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buffer.length;
-    if (size > limit) {
-      body.destroy();
-      throw new BodyTooLargeError(limit);
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** Reads a whole upstream body as UTF-8, failing once it passes `limit` bytes. */
+export function readBodyText(body: UpstreamBody, limit = MAX_UPSTREAM_JSON_BYTES): Promise<string> {
+  return readWholeBody(body, limit);
 }
 
 /** Shortens upstream text for an error message. */

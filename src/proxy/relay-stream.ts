@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { upstreamBadResponse } from '../errors/proxy-error.js';
 import { ChatStreamTransform } from '../sse/chat-stream-transform.js';
 import { encodeComment } from '../sse/encode.js';
@@ -11,19 +11,6 @@ const MAX_NON_SSE_BODY_BYTES = 1024 * 1024;
 function isEventStream(contentType: string | string[] | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
   return value !== undefined && value.toLowerCase().includes('text/event-stream');
-}
-
-/** Resolves once the response can take more data, or has closed. */
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
 }
 
 /**
@@ -80,11 +67,14 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
   response.flushHeaders();
 
   let lastWriteAt = performance.now();
-  const write = (text: string): boolean => {
-    if (text === '' || response.destroyed) return true;
+  const write = (text: string): void => {
+    if (text === '' || response.destroyed) return;
     lastWriteAt = performance.now();
-    return response.write(text);
+    // A full socket buffer pauses the upstream until the client has read it.
+    if (!response.write(text)) upstream.body.pause();
   };
+  const onDrain = (): void => upstream.body.resume();
+  response.on('drain', onDrain);
   const keepAlive =
     context.keepAliveCommentMs > 0
       ? setInterval(() => {
@@ -92,17 +82,51 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
         }, Math.max(250, Math.floor(context.keepAliveCommentMs / 2)))
       : undefined;
 
+  // The chunks undici parses from one socket read arrive in one tick. They are handed to the
+  // transform together in a microtask, so the client gets one write per read, not one per event.
+  let pending: Buffer[] = [];
+  let flushQueued = false;
+  const flush = (): void => {
+    flushQueued = false;
+    if (pending.length === 0) return;
+    const chunks = pending;
+    pending = [];
+    write(transform.push(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  };
+
   try {
-    for await (const chunk of upstream.body) {
-      if (!write(transform.push(chunk as Uint8Array)) && !response.destroyed) await drained(response);
-      if (response.destroyed) break;
-    }
+    await new Promise<void>((resolve, reject) => {
+      const onClose = (): void => {
+        // The client left: stop reading; the finally block aborts the upstream call.
+        upstream.body.destroy(new Error('client disconnected'));
+      };
+      response.once('close', onClose);
+      upstream.body.read({
+        data(chunk) {
+          pending.push(chunk);
+          if (!flushQueued) {
+            flushQueued = true;
+            queueMicrotask(flush);
+          }
+        },
+        end() {
+          response.off('close', onClose);
+          flush();
+          resolve();
+        },
+        error(error) {
+          response.off('close', onClose);
+          flush();
+          reject(error);
+        },
+      });
+    });
     if (!response.destroyed) {
       write(transform.end());
       record.outcome = transform.sawDone ? 'done' : 'ended';
     }
   } catch (error) {
-    if (record.clientAborted) {
+    if (record.clientAborted || response.destroyed) {
       record.outcome = 'client_aborted';
     } else {
       const described = client.describeError(error, 'in the middle of the stream');
@@ -112,6 +136,7 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
     }
   } finally {
     if (keepAlive !== undefined) clearInterval(keepAlive);
+    response.off('drain', onDrain);
     record.usage = transform.usage as typeof record.usage;
     if (!response.destroyed) response.end();
     if (record.clientAborted || response.destroyed) context.abort.abort(new Error('client disconnected'));

@@ -25,7 +25,7 @@ export interface SendResult {
 
 export interface SendOptions {
   targets: UpstreamTarget[];
-  build: (target: UpstreamTarget) => { headers: Record<string, string | string[]>; body: string };
+  build: (target: UpstreamTarget) => { headers: Record<string, string | string[]>; body: string | Buffer };
   signal: AbortSignal;
   log: FastifyBaseLogger;
 }

@@ -1,8 +1,9 @@
-import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createBrotliDecompress, createGunzip, createInflate, type Gunzip } from 'node:zlib';
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { RetryConfig, UpstreamConfig } from '../config/schema.js';
 import { ProxyError, upstreamTimeout, upstreamUnreachable } from '../errors/proxy-error.js';
+import { UpstreamBody } from './upstream-body.js';
 
 /**
  * Default timeouts. The first-byte default is ten minutes because a reasoning
@@ -26,9 +27,9 @@ export interface UpstreamTimeouts {
 
 export interface UpstreamResponse {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: IncomingHttpHeaders;
   /** The decoded body (gzip, deflate and br are undone here). */
-  body: Readable;
+  body: UpstreamBody;
 }
 
 export function resolveTimeouts(config: UpstreamConfig): UpstreamTimeouts {
@@ -39,6 +40,8 @@ export function resolveTimeouts(config: UpstreamConfig): UpstreamTimeouts {
 export class UpstreamClient {
   readonly name: string;
   readonly url: string;
+  private readonly origin: string;
+  private readonly path: string;
   readonly timeouts: UpstreamTimeouts;
   readonly apiKey: string | undefined;
   readonly retry: RetryConfig;
@@ -47,6 +50,9 @@ export class UpstreamClient {
   constructor(name: string, config: UpstreamConfig) {
     this.name = name;
     this.url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    const url = new URL(this.url);
+    this.origin = url.origin;
+    this.path = `${url.pathname}${url.search}`;
     this.timeouts = resolveTimeouts(config);
     this.apiKey = config.apiKey !== undefined && config.apiKey !== '' ? config.apiKey : undefined;
     this.retry = config.retry;
@@ -64,22 +70,17 @@ export class UpstreamClient {
 
   async send(options: {
     headers: Record<string, string | string[]>;
-    body: string;
+    body: string | Buffer;
     signal: AbortSignal;
   }): Promise<UpstreamResponse> {
     try {
-      const response = await request(this.url, {
-        method: 'POST',
-        headers: options.headers,
-        body: options.body,
-        signal: options.signal,
-        dispatcher: this.agent,
+      return await new Promise<UpstreamResponse>((resolve, reject) => {
+        const call = new UpstreamCall(options.signal, resolve, reject);
+        this.agent.dispatch(
+          { origin: this.origin, path: this.path, method: 'POST', headers: options.headers, body: options.body },
+          call,
+        );
       });
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body: decodeBody(response.body, response.headers['content-encoding']),
-      };
     } catch (error) {
       throw this.describeError(error, 'before the response headers arrived');
     }
@@ -112,14 +113,87 @@ export class UpstreamClient {
   }
 }
 
-function decodeBody(body: Readable, encoding: string | string[] | undefined): Readable {
-  const value = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
-  let decoder: NodeJS.ReadWriteStream | undefined;
-  if (value === 'gzip' || value === 'x-gzip') decoder = createGunzip();
-  else if (value === 'br') decoder = createBrotliDecompress();
-  else if (value === 'deflate') decoder = createInflate();
-  if (decoder === undefined) return body;
+type Decoder = Gunzip;
 
-  body.on('error', (error) => (decoder as unknown as Readable).destroy(error));
-  return body.pipe(decoder) as unknown as Readable;
+function createDecoder(encoding: string | string[] | undefined): Decoder | undefined {
+  const value = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
+  if (value === 'gzip' || value === 'x-gzip') return createGunzip();
+  if (value === 'br') return createBrotliDecompress() as unknown as Decoder;
+  if (value === 'deflate') return createInflate() as unknown as Decoder;
+  return undefined;
+}
+
+/**
+ * One upstream request as undici dispatch callbacks. It resolves with the status, headers
+ * and a push body once the headers arrive, and feeds the body chunk by chunk after that.
+ * An abort of `signal` stops the request at any stage.
+ */
+class UpstreamCall implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private body: UpstreamBody | undefined;
+  private decoder: Decoder | undefined;
+  private readonly signal: AbortSignal;
+  private readonly resolve: (response: UpstreamResponse) => void;
+  private readonly reject: (error: unknown) => void;
+  private readonly onAbort = (): void => {
+    this.controller?.abort(abortError(this.signal));
+  };
+
+  constructor(signal: AbortSignal, resolve: (response: UpstreamResponse) => void, reject: (error: unknown) => void) {
+    this.signal = signal;
+    this.resolve = resolve;
+    this.reject = reject;
+    signal.addEventListener('abort', this.onAbort);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(abortError(this.signal));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx answers (100 Continue, 103 Early Hints) come before the real one.
+    if (statusCode < 200) return;
+    const body = new UpstreamBody((reason) => controller.abort(reason instanceof Error ? reason : new Error(String(reason))));
+    body.setResume(() => controller.resume());
+    this.body = body;
+    const decoder = createDecoder(headers['content-encoding']);
+    if (decoder !== undefined) {
+      this.decoder = decoder;
+      decoder.on('data', (chunk: Buffer) => body.push(chunk));
+      decoder.on('end', () => body.finish());
+      decoder.on('error', (error) => {
+        body.fail(error);
+        controller.abort(error);
+      });
+    }
+    this.resolve({ status: statusCode, headers, body });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const body = this.body;
+    if (body === undefined) return;
+    if (this.decoder !== undefined) this.decoder.write(chunk);
+    else body.push(chunk);
+    if (body.isPaused) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.decoder !== undefined) this.decoder.end();
+    else this.body?.finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.decoder?.destroy();
+    if (this.body === undefined) this.reject(error);
+    else this.body.fail(error);
+  }
+}
+
+/** The error an aborted signal stands for: its reason, or a generic abort error. */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The request was aborted.', 'AbortError');
 }
