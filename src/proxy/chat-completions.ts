@@ -23,6 +23,7 @@ import { resolveModel, type ModelRoute } from './resolve-model.js';
 import { relayJson, relayUpstreamError } from './relay-json.js';
 import { relayStream } from './relay-stream.js';
 import type { UpstreamResponse } from './upstream-client.js';
+import { RequestAbort } from './request-abort.js';
 import { RequestRecord } from './request-record.js';
 import { sendWithRetries, type UpstreamTarget } from './send-upstream.js';
 
@@ -37,7 +38,7 @@ export interface RelayContext {
   upstream: UpstreamResponse;
   upstreamName: string;
   keepAliveCommentMs: number;
-  abort: AbortController;
+  abort: RequestAbort;
   record: RequestRecord;
   /** Where the reasoning of tool-call answers is kept for the follow-up request. */
   stash: ReasoningStash | undefined;
@@ -46,7 +47,7 @@ export interface RelayContext {
 export function createChatCompletionsHandler(state: ProxyState) {
   return async function handleChatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const record = new RequestRecord(request, state.metrics);
-    const abort = new AbortController();
+    const abort = new RequestAbort();
     // The response closing before it ended means the client went away: stop
     // the upstream request at once so no tokens are paid for that nobody reads.
     reply.raw.on('close', () => {
@@ -66,6 +67,7 @@ export function createChatCompletionsHandler(state: ProxyState) {
       record.error = failure;
       throw failure;
     } finally {
+      abort.dispose();
       state.release(snapshot);
       state.inFlight.delete(abort);
       // A hijacked (streamed) reply skips Fastify's onResponse hook, which logs the others;
@@ -167,7 +169,7 @@ async function proxyChatCompletion(
   request: FastifyRequest,
   reply: FastifyReply,
   record: RequestRecord,
-  abort: AbortController,
+  abort: RequestAbort,
 ): Promise<void> {
   const body = parseChatRequest(request.body);
   const route = resolveModel(body.model, snapshot.config);
@@ -184,10 +186,8 @@ async function proxyChatCompletion(
   const targets = resolveTargets(snapshot, route);
   const proxyKeysOn = snapshot.config.auth.apiKeys.length > 0;
   const primary = targets[0]!.client;
-  const signal =
-    primary.timeouts.totalMs > 0
-      ? AbortSignal.any([abort.signal, AbortSignal.timeout(primary.timeouts.totalMs)])
-      : abort.signal;
+  if (primary.timeouts.totalMs > 0) abort.abortAfter(primary.timeouts.totalMs);
+  const signal = abort;
   const prepared = await prepareMessages({
     state,
     snapshot,

@@ -8,6 +8,7 @@ import { filterCompleteText } from '../thinking/filter.js';
 import { buildUpstreamHeaders } from './headers.js';
 import type { ProxySnapshot, ProxyState } from './proxy-state.js';
 import { readBodyText } from './read-body.js';
+import type { AbortLike } from './request-abort.js';
 import type { ModelRoute } from './resolve-model.js';
 
 type Message = Record<string, unknown> & { role: string };
@@ -22,7 +23,7 @@ export interface FitContextOptions {
   request: FastifyRequest;
   messages: Message[];
   pack: RenderedPack | undefined;
-  signal: AbortSignal;
+  signal: AbortLike;
   dropClientAuthorization: boolean;
 }
 
@@ -74,7 +75,7 @@ export async function fitContext(options: FitContextOptions): Promise<FittedCont
 const pendingRecaps = new Map<string, Promise<string>>();
 
 /** Resolves with `promise`, or rejects as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(promise: Promise<T>, signal: AbortLike): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);

@@ -35,7 +35,7 @@ export class ProxyState {
   /** True once shutdown began: new requests get 503. */
   closing = false;
   /** Abort handles of the chat requests in flight, for shutdown. */
-  readonly inFlight = new Set<AbortController>();
+  readonly inFlight = new Set<{ abort(reason: unknown): void }>();
   private current: ProxySnapshot;
   /** The current snapshot and every retired one that a request still holds. */
   private readonly uses = new Map<ProxySnapshot, SnapshotUse>();

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ProxyError } from '../errors/proxy-error.js';
 import { readBodyText } from './read-body.js';
 import { isFallbackStatus, isRetryableError, isRetryableStatus, parseRetryAfter, retryDelay } from './retry-policy.js';
+import { toAbortSignal, type AbortLike } from './request-abort.js';
 import type { UpstreamClient, UpstreamResponse } from './upstream-client.js';
 
 /** Non-2xx bodies are read whole to decide on a retry; larger ones are cut off. */
@@ -26,7 +27,7 @@ export interface SendResult {
 export interface SendOptions {
   targets: UpstreamTarget[];
   build: (target: UpstreamTarget) => { headers: Record<string, string | string[]>; body: string | Buffer };
-  signal: AbortSignal;
+  signal: AbortLike;
   log: FastifyBaseLogger;
 }
 
@@ -34,16 +35,16 @@ export interface SendOptions {
  * Returns the error for an aborted request: 504 when the total timeout
  * passed, else the abort's own reason (the client went away).
  */
-function abortReason(signal: AbortSignal, client: UpstreamClient): unknown {
+function abortReason(signal: AbortLike, client: UpstreamClient): unknown {
   const reason: unknown = signal.reason;
   if (reason instanceof DOMException && reason.name === 'TimeoutError') return client.describeError(reason, 'while waiting');
   return reason ?? new Error('request aborted');
 }
 
 /** Waits before a retry; an abort during the wait ends the request like an abort during a call. */
-async function pause(delayMs: number, signal: AbortSignal, client: UpstreamClient): Promise<void> {
+async function pause(delayMs: number, signal: AbortLike, client: UpstreamClient): Promise<void> {
   try {
-    await sleep(delayMs, undefined, { signal });
+    await sleep(delayMs, undefined, { signal: toAbortSignal(signal) });
   } catch (error) {
     if (signal.aborted) throw abortReason(signal, client);
     throw error;

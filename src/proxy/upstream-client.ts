@@ -3,6 +3,7 @@ import { createBrotliDecompress, createGunzip, createInflate, type Gunzip } from
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { RetryConfig, UpstreamConfig } from '../config/schema.js';
 import { ProxyError, upstreamTimeout, upstreamUnreachable } from '../errors/proxy-error.js';
+import type { AbortLike } from './request-abort.js';
 import { UpstreamBody } from './upstream-body.js';
 
 /**
@@ -71,7 +72,7 @@ export class UpstreamClient {
   async send(options: {
     headers: Record<string, string | string[]>;
     body: string | Buffer;
-    signal: AbortSignal;
+    signal: AbortLike;
   }): Promise<UpstreamResponse> {
     try {
       return await new Promise<UpstreamResponse>((resolve, reject) => {
@@ -132,14 +133,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private body: UpstreamBody | undefined;
   private decoder: Decoder | undefined;
-  private readonly signal: AbortSignal;
+  private readonly signal: AbortLike;
   private readonly resolve: (response: UpstreamResponse) => void;
   private readonly reject: (error: unknown) => void;
   private readonly onAbort = (): void => {
     this.controller?.abort(abortError(this.signal));
   };
 
-  constructor(signal: AbortSignal, resolve: (response: UpstreamResponse) => void, reject: (error: unknown) => void) {
+  constructor(signal: AbortLike, resolve: (response: UpstreamResponse) => void, reject: (error: unknown) => void) {
     this.signal = signal;
     this.resolve = resolve;
     this.reject = reject;
@@ -193,7 +194,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 }
 
 /** The error an aborted signal stands for: its reason, or a generic abort error. */
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: AbortLike): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException('The request was aborted.', 'AbortError');
 }
