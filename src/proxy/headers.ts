@@ -24,10 +24,13 @@ const RESPONSE_DROPPED = new Set(['content-length', 'content-encoding', 'date', 
 
 type HeaderValue = string | string[] | undefined;
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
 /** Names listed in a Connection header are hop-by-hop for that message too. */
-function connectionTokens(value: HeaderValue): Set<string> {
+function connectionTokens(value: HeaderValue): ReadonlySet<string> {
+  if (value === undefined) return NO_TOKENS;
   const tokens = new Set<string>();
-  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  const values = Array.isArray(value) ? value : [value];
   for (const item of values) {
     for (const token of item.split(',')) {
       const name = token.trim().toLowerCase();
@@ -44,7 +47,8 @@ function copyHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionTokens(source.connection);
   const result: Record<string, string | string[]> = {};
-  for (const [rawName, value] of Object.entries(source)) {
+  for (const rawName in source) {
+    const value = source[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
     if (HOP_BY_HOP.has(name) || dropped.has(name) || listed.has(name) || skip(name)) continue;
