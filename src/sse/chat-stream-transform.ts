@@ -3,7 +3,9 @@
  *
  * Bytes are decoded as UTF-8, line breaks are normalised to LF, and eventsource-parser
  * splits the text into events. Each chunk then gets the client's model name, and its
- * text passes through one ThinkingFilter per choice index. The transform never invents
+ * text passes through one ThinkingFilter per choice index. A chunk whose text repeats an
+ * earlier chunk's except for the content string is handled without JSON.parse, through a
+ * template learned from that earlier chunk (chunk-template.ts). The transform never invents
  * an answer ending. It adds `[DONE]` only when every choice finished, and sends an error
  * event otherwise.
  */
@@ -12,6 +14,13 @@ import { createParser, type EventSourceMessage, type EventSourceParser, type Par
 
 import { ThinkingFilter, type FilterOutput, type ThinkingFilterOptions, type ThinkingMode } from '../thinking/filter.js';
 import { isJsonObject, readReasoningText, type JsonObject } from './chunk-fields.js';
+import {
+  contentOnlyChoice,
+  learnContentChunkTemplate,
+  matchContentChunk,
+  type ContentChunkTemplate,
+  type ModelSplice,
+} from './chunk-template.js';
 import { DONE_EVENT, encodeComment, encodeErrorEvent, encodeEvent } from './encode.js';
 
 /**
@@ -51,6 +60,13 @@ interface ChoiceResult {
 }
 
 const UNCHANGED: ChoiceResult = { changed: false, emptied: false };
+
+/**
+ * Chunks of the template's shape that a stream may learn a template from. Each learning costs
+ * about one JSON.parse, so a stream whose chunks never repeat one text stops trying.
+ */
+const TEMPLATE_LEARNINGS = 4;
+
 const LINE_FEED = 10;
 
 /** Top-level chunk fields that carry nothing for the client once the choices are empty. */
@@ -60,6 +76,16 @@ export class ChatStreamTransform {
   private readonly filterOptions: ThinkingFilterOptions;
   private readonly mode: ThinkingMode;
   private readonly responseModel: string | undefined;
+  /** `:` and the JSON text of `responseModel`, which replaces the upstream model's in chunk text. */
+  private readonly responseModelValue: string | undefined;
+  /** The last upstream model spliced out, with its `:` and JSON text, so it is serialised once per stream. */
+  private upstreamModelValue: { model: string; text: string } | undefined;
+  /** Text template of the stream's common content chunk, learned from a parsed chunk (see chunk-template.ts). */
+  private template: ContentChunkTemplate | undefined;
+  /** isDroppableChunk() of the template's chunk, which is the same for every chunk that matches it. */
+  private templateChunkDroppable = false;
+  /** Learnings left: zero when the subclass turned templates off. */
+  private templateLearningsLeft: number;
   private readonly onFallback: ((index: number) => void) | undefined;
   private readonly onToolCallReasoning: ChatStreamTransformOptions['onToolCallReasoning'];
   private readonly maxEventChars: number;
@@ -70,7 +96,8 @@ export class ChatStreamTransform {
   private sawText = false;
   private readonly parser: EventSourceParser;
   private readonly choices = new Map<number, ChoiceState>();
-  private output: string[] = [];
+  /** Client text produced since the last takeOutput(). */
+  private output = '';
 
   /** True when the previous read ended with CR, so an LF at the start of the next read completes that CRLF. */
   private pendingCarriageReturn = false;
@@ -94,9 +121,11 @@ export class ChatStreamTransform {
     };
     this.mode = options.mode;
     this.responseModel = options.responseModel;
+    this.responseModelValue = options.responseModel === undefined ? undefined : `:${JSON.stringify(options.responseModel)}`;
     this.onFallback = options.onFallback;
     this.onToolCallReasoning = options.onToolCallReasoning;
     this.maxEventChars = options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
+    this.templateLearningsLeft = this.templatesEnabled() ? TEMPLATE_LEARNINGS : 0;
     this.parser = createParser({
       onEvent: (message) => this.handleEvent(message),
       onComment: (comment) => this.handleComment(comment),
@@ -128,6 +157,14 @@ export class ChatStreamTransform {
   /** True once any method returned a non-empty string, comments included. */
   get clientVisibleOutput(): boolean {
     return this.wroteOutput;
+  }
+
+  /**
+   * Returns whether chunks that match a learned template skip JSON.parse. The output is the
+   * same either way; a subclass returns false to compare the two paths in tests.
+   */
+  protected templatesEnabled(): boolean {
+    return true;
   }
 
   /**
@@ -172,7 +209,9 @@ export class ChatStreamTransform {
       this.feedParser('\n\n');
     }
     if (!this.upstreamDone && !this.errorSent) {
-      this.output.push(this.endingForEof());
+      // endingForEof() may add held text to the output first, so it runs before the append.
+      const ending = this.endingForEof();
+      this.output += ending;
     }
     return this.takeOutput();
   }
@@ -190,20 +229,18 @@ export class ChatStreamTransform {
 
     if (!this.upstreamDone && !this.errorSent) {
       this.flushUnfinishedChoices();
-      this.output.push(
-        this.errorEvent({
-          message: `Upstream stream failed: ${message}`,
-          type: 'upstream_error',
-          code: 'upstream_stream_error',
-        }),
-      );
+      this.output += this.errorEvent({
+        message: `Upstream stream failed: ${message}`,
+        type: 'upstream_error',
+        code: 'upstream_stream_error',
+      });
     }
     return this.takeOutput();
   }
 
   private takeOutput(): string {
-    const text = this.output.join('');
-    this.output = [];
+    const text = this.output;
+    this.output = '';
     if (text !== '') {
       this.wroteOutput = true;
     }
@@ -241,19 +278,17 @@ export class ChatStreamTransform {
     }
     this.overflowed = true;
     if (!this.errorSent) {
-      this.output.push(
-        this.errorEvent({
-          message: `Upstream sent an SSE event longer than ${this.maxEventChars} characters, the proxy's limit.`,
-          type: 'upstream_error',
-          code: 'upstream_event_too_large',
-        }),
-      );
+      this.output += this.errorEvent({
+        message: `Upstream sent an SSE event longer than ${this.maxEventChars} characters, the proxy's limit.`,
+        type: 'upstream_error',
+        code: 'upstream_event_too_large',
+      });
     }
   }
 
   private handleComment(comment: string): void {
     if (!this.upstreamDone) {
-      this.output.push(encodeComment(comment));
+      this.output += encodeComment(comment);
     }
   }
 
@@ -267,7 +302,7 @@ export class ChatStreamTransform {
       return;
     }
     if (message.event !== undefined && message.event !== 'message') {
-      this.output.push(encodeEvent(message.data, message.event));
+      this.output += encodeEvent(message.data, message.event);
       return;
     }
     if (message.data.trim() === '[DONE]') {
@@ -278,15 +313,22 @@ export class ChatStreamTransform {
   }
 
   private handleChunk(data: string): void {
+    if (this.template !== undefined && this.handleTemplateChunk(this.template, data)) {
+      return;
+    }
     const chunk = parseJson(data);
     if (!isJsonObject(chunk)) {
       // Data that is not a JSON object is forwarded as it came, because the transform cannot tell what it is.
-      this.output.push(encodeEvent(data));
+      this.output += encodeEvent(data);
       return;
     }
     if (chunk.error !== undefined && chunk.error !== null) {
       this.forwardUpstreamError(data, chunk);
       return;
+    }
+    if (this.templateLearningsLeft > 0) {
+      // Before the model rename below changes the chunk.
+      this.learnTemplate(data, chunk);
     }
 
     let upstreamModel: unknown;
@@ -312,9 +354,68 @@ export class ChatStreamTransform {
     if (choicesChanged) {
       text = JSON.stringify(chunk);
     } else if (upstreamModel !== undefined) {
-      text = replaceModelText(data, upstreamModel, this.responseModel as string) ?? JSON.stringify(chunk);
+      text = this.replaceModelText(data, upstreamModel) ?? JSON.stringify(chunk);
     }
-    this.output.push(encodeEvent(text));
+    this.output += encodeEvent(text);
+  }
+
+  /**
+   * Learns a template from a parsed chunk of the common shape. The template's text splice of
+   * the model must give what handleChunk() gives, so a model that handleChunk() would
+   * serialise with the whole chunk rules the template out.
+   */
+  private learnTemplate(data: string, chunk: JsonObject): void {
+    const choice = contentOnlyChoice(chunk);
+    if (choice === undefined) return;
+    this.templateLearningsLeft--;
+
+    let splice: ModelSplice | undefined;
+    if (this.responseModelValue !== undefined && 'model' in chunk && chunk.model !== this.responseModel) {
+      if (typeof chunk.model !== 'string') return;
+      splice = { upstreamValue: this.upstreamModelText(chunk.model), responseValue: this.responseModelValue };
+    }
+    const template = learnContentChunkTemplate(data, chunk, choice, splice);
+    if (template !== undefined) {
+      this.template = template;
+      this.templateChunkDroppable = isDroppableChunk(chunk);
+    }
+  }
+
+  /**
+   * Handles a chunk that matches the template without parsing it, with the same effect and
+   * output as handleChunk() on the parsed chunk. Returns false, having changed nothing, when
+   * the chunk does not match.
+   */
+  private handleTemplateChunk(template: ContentChunkTemplate, data: string): boolean {
+    const match = matchContentChunk(template, data);
+    if (match === undefined) return false;
+
+    this.lastChunkWithChoices = template.chunk;
+    const content = match.content;
+    const state = this.choiceState(template.index);
+    // filterDelta() on a delta of only content returns what pushContent() returns, and collects nothing.
+    const released = state.finished ? { content, reasoning: '' } : state.filter.pushContent(content);
+    const reasoningAdded = this.mode === 'separate' && released.reasoning !== '';
+
+    // buildDelta() keeps a delta of only content unchanged exactly when the filter released
+    // that content whole and added no reasoning.
+    if (released.content === content && !reasoningAdded) {
+      this.output += template.eventPrefix + match.literal + template.eventSuffix;
+      return true;
+    }
+    // The content was not '', so buildDelta() drops the key when nothing of it was released,
+    // and the choice is then empty: the filter emptied it, as transformChoices() tests.
+    if (released.content === '' && !reasoningAdded && template.choiceFieldsEmpty && this.templateChunkDroppable) {
+      return true;
+    }
+
+    const delta = buildDelta({ content }, released, this.mode);
+    const chunk: JsonObject = { ...template.chunk, choices: [{ ...template.choice, delta }] };
+    if (template.splicesModel) {
+      chunk.model = this.responseModel;
+    }
+    this.output += encodeEvent(JSON.stringify(chunk));
+    return true;
   }
 
   private transformChoices(choices: unknown[]): { changed: boolean; droppable: boolean } {
@@ -443,16 +544,14 @@ export class ChatStreamTransform {
     const unfinished = this.unfinishedChoices();
     if (unfinished.length > 0) {
       this.flushUnfinishedChoices();
-      this.output.push(
-        this.errorEvent({
-          message: `The upstream sent [DONE] before finishing the answer (choice ${unfinished.join(', ')} got no finish_reason).`,
-          type: 'upstream_error',
-          code: 'upstream_incomplete',
-        }),
-      );
+      this.output += this.errorEvent({
+        message: `The upstream sent [DONE] before finishing the answer (choice ${unfinished.join(', ')} got no finish_reason).`,
+        type: 'upstream_error',
+        code: 'upstream_incomplete',
+      });
       return;
     }
-    this.output.push(DONE_EVENT);
+    this.output += DONE_EVENT;
     this.doneSent = true;
   }
 
@@ -489,7 +588,7 @@ export class ChatStreamTransform {
     if (this.responseModel !== undefined) {
       chunk.model = this.responseModel;
     }
-    this.output.push(encodeEvent(JSON.stringify(chunk)));
+    this.output += encodeEvent(JSON.stringify(chunk));
   }
 
   /**
@@ -525,7 +624,32 @@ export class ChatStreamTransform {
       this.flushUnfinishedChoices();
     }
     this.errorSent = true;
-    this.output.push(upstreamErrorEvent(data, parsed));
+    this.output += upstreamErrorEvent(data, parsed);
+  }
+
+  /**
+   * Replaces the top-level model in a chunk's JSON text without serialising the chunk again.
+   * Returns undefined unless the text contains exactly one `"model"` token followed by
+   * `:` and the upstream model's JSON string, because only then is that token certainly the
+   * top-level key: a quote inside a JSON string is always escaped.
+   */
+  private replaceModelText(data: string, upstreamModel: unknown): string | undefined {
+    if (typeof upstreamModel !== 'string' || this.responseModelValue === undefined) return undefined;
+    const at = data.indexOf('"model"');
+    if (at === -1 || data.indexOf('"model"', at + 7) !== -1) return undefined;
+    const upstreamValue = this.upstreamModelText(upstreamModel);
+    if (!data.startsWith(upstreamValue, at + 7)) return undefined;
+    return `${data.slice(0, at + 7)}${this.responseModelValue}${data.slice(at + 7 + upstreamValue.length)}`;
+  }
+
+  /** Returns `:` and the JSON text of an upstream model, serialised once per model and stream. */
+  private upstreamModelText(model: string): string {
+    let cached = this.upstreamModelValue;
+    if (cached?.model !== model) {
+      cached = { model, text: `:${JSON.stringify(model)}` };
+      this.upstreamModelValue = cached;
+    }
+    return cached.text;
   }
 
   private errorEvent(fields: { message: string; type: string; code: string }): string {
@@ -623,21 +747,6 @@ function isDroppableChunk(chunk: JsonObject): boolean {
     if (!DROPPABLE_CHUNK_FIELDS.has(key) && chunk[key] !== null) return false;
   }
   return true;
-}
-
-/**
- * Replaces the top-level model in a chunk's JSON text without serialising the chunk again.
- * Returns undefined unless the text contains exactly one `"model"` token followed by
- * `:` and the upstream model's JSON string, because only then is that token certainly the
- * top-level key: a quote inside a JSON string is always escaped.
- */
-function replaceModelText(data: string, upstreamModel: unknown, responseModel: string): string | undefined {
-  if (typeof upstreamModel !== 'string') return undefined;
-  const at = data.indexOf('"model"');
-  if (at === -1 || data.indexOf('"model"', at + 7) !== -1) return undefined;
-  const value = `:${JSON.stringify(upstreamModel)}`;
-  if (!data.startsWith(value, at + 7)) return undefined;
-  return `${data.slice(0, at + 7)}:${JSON.stringify(responseModel)}${data.slice(at + 7 + value.length)}`;
 }
 
 /**
