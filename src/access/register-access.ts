@@ -37,10 +37,19 @@ export async function registerAccess(
     });
   }
 
-  app.addHook('onRequest', async (request) => {
-    if (request.method === 'OPTIONS' || isOpenPath(request.url)) return;
+  app.addHook('onRequest', (request, _reply, done) => {
     const keys = state.snapshot.config.auth.apiKeys;
-    if (keys.length > 0) checkProxyKey(request.headers, keys);
+    if (keys.length === 0 || request.method === 'OPTIONS' || isOpenPath(request.url)) {
+      done();
+      return;
+    }
+    try {
+      checkProxyKey(request.headers, keys);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
   });
 
   if (config.rateLimit.max > 0) {
