@@ -349,3 +349,47 @@ describe('compressed upstream answers', () => {
     expect(String(upstream.requests[0]?.headers['accept-encoding'])).toContain('br');
   });
 });
+
+describe('corrupt compressed upstream answers', () => {
+  it('ends a stream with an error event', async () => {
+    const { gzipSync } = await import('node:zlib');
+    upstream = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      // A valid gzip start, then bytes that are not deflate data.
+      const good = gzipSync(sseChunk({ role: 'assistant', content: '开头' }));
+      response.end(Buffer.concat([good.subarray(0, 20), Buffer.from('this is not deflate data at all')]));
+    });
+    proxy = await startProxy({
+      config: { upstreams: { default: { baseUrl: upstream.baseUrl } }, aliases: { zip: { model: 'm' } } },
+    });
+
+    const response = await fetch(`${proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'zip', stream: true, messages: [{ role: 'user', content: '你好' }] }),
+    });
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(text).toContain('"code":"upstream_stream_error"');
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('answers 502 for a JSON answer', async () => {
+    upstream = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' });
+      response.end(Buffer.from('not brotli at all, just text'));
+    });
+    proxy = await startProxy({
+      config: { upstreams: { default: { baseUrl: upstream.baseUrl } }, aliases: { zip: { model: 'm' } } },
+    });
+
+    const response = await fetch(`${proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'zip', messages: [{ role: 'user', content: '你好' }] }),
+    });
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: { type: string; code: string } };
+    expect(body.error.type).toBe('upstream_error');
+  });
+});
