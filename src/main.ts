@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First import, so the heap growth flag is set before the other modules load.
+import './runtime/apply-heap-growth.js';
 import { ConfigError, loadConfig, type Config } from './config/load-config.js';
 import { readServerEnv } from './config/server-env.js';
 import { createLogger } from './logger.js';

@@ -1,0 +1,4 @@
+// Imported for its side effect, as the first import of main.ts.
+import { applyHeapGrowth } from './heap-growth.js';
+
+applyHeapGrowth();
