@@ -10,9 +10,7 @@ import { Reloader } from './runtime/reloader.js';
 import { shutdown } from './runtime/shutdown.js';
 import { buildServer } from './server.js';
 import { Metrics } from './metrics/metrics.js';
-import { sharedRateLimitStore } from './shared-state/rate-limit-store.js';
-import { RedisReasoningStash, RedisRecapStore } from './shared-state/redis-stores.js';
-import { SharedRedis } from './shared-state/shared-redis.js';
+import type { SharedState } from './shared-state/open-shared-state.js';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -44,11 +42,17 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: env.logLevel });
   const { config, packSet } = loadOrExit(env.configFile);
   const metrics = new Metrics();
-  const redis = env.redisUrl === undefined ? undefined : new SharedRedis(env.redisUrl, { logger, metrics });
+  // Loaded only with REDIS_URL, so a server without Redis does not load ioredis.
+  let shared: SharedState | undefined;
+  if (env.redisUrl !== undefined) {
+    const { openSharedState } = await import('./shared-state/open-shared-state.js');
+    shared = openSharedState(env.redisUrl, { logger, metrics, reasoningStash: config.reasoningStash });
+  }
+  const redis = shared?.redis;
   const state = new ProxyState(config, packSet, {
     metrics,
-    reasoningStash: redis === undefined ? undefined : new RedisReasoningStash(redis, config.reasoningStash),
-    recapStore: redis === undefined ? undefined : new RedisRecapStore(redis),
+    reasoningStash: shared?.reasoningStash,
+    recapStore: shared?.recapStore,
   });
   for (const failure of packSet.failures.values()) {
     state.metrics.observePackRejection(failure.name);
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
   const app = await buildServer({
     state,
     logger,
-    rateLimitStore: redis === undefined ? undefined : sharedRateLimitStore(redis),
+    rateLimitStore: shared?.rateLimitStore,
   });
   const reloader = new Reloader({ state, logger: app.log });
   await app.listen({ host: env.host, port: env.port });
