@@ -5,9 +5,10 @@ import v8 from 'node:v8';
  * garbage collection, in percent. With V8's default, the old generation of
  * a server with about 26 MB live filled with dead request objects to about
  * 105 MB before each collection, and RSS peaked at about 205 MB under wrk
- * (non-stream c=64, stream c=16). With 50 it peaked at about 140 MB, and the
- * full collections paused the process for 0.19 s instead of 0.06 s per 12 s
- * of that load. 25 saved 5 MB more but cost about 15 % more CPU per request.
+ * (non-stream c=64, stream c=16). With 50 it peaked at about 136 MB, for
+ * about 5 % more CPU per non-stream request and 3 % per stream (medians of
+ * five runs). 100 peaked at about 148 MB with no CPU cost above the noise,
+ * and 25 saved 5 MB more than 50 but cost about 15 % more CPU per request.
  * Measured with Node 20.20.2 on 2 vCPUs, the server pinned to one of them.
  */
 export const HEAP_GROWING_PERCENT = 50;
