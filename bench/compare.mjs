@@ -4,14 +4,15 @@
 // on a shared machine it moves less than throughput does.
 //
 //   node bench/compare.mjs [--rounds 5] [--duration 8] [--phases ns,stream,paced] \
-//     base=/path/to/checkout-a change=/path/to/checkout-b [peer:fastify-undici]
+//     base=/path/to/checkout-a change=/path/to/checkout-b [peer:fastify-undici] [peer:floor]
 //
 // Each NAME=DIR is a microtune checkout with dist/ built; it is started as
 // `node DIR/dist/main.js` with this repo's bench/microtune.bench.yaml and LOG_LEVEL=info.
 // NAME=DIR,KEY=VALUE,... adds environment variables (quiet=DIR,LOG_LEVEL=warn measures the
 // cost of the per-request log line). `peer:fastify-undici`
 // adds the harness's naive baseline (needs the npm packages that bench/run.sh installs into
-// BENCH_SCRATCH). All targets run at once on CPU 1, idle except while measured; the mock and
+// BENCH_SCRATCH). `peer:floor` adds bench/floor-proxy.mjs, the least work a Fastify + undici
+// proxy can do for the same request (it runs on this repo's node_modules). All targets run at once on CPU 1, idle except while measured; the mock and
 // wrk share CPU 0. Each round measures every phase on every target in turn (the order
 // rotates per round) and the figures are medians over rounds. Phases: ns = non-stream c=64,
 // stream = 64-chunk stream c=16, paced = the same stream with 5 ms between chunks, c=16.
@@ -43,6 +44,7 @@ for (let i = 0; i < args.length; i++) {
   else if (arg === '--duration') options.duration = Number(args[++i]);
   else if (arg === '--phases') options.phases = args[++i].split(',');
   else if (arg === 'peer:fastify-undici') targets.push({ name: 'fastify-undici', peer: true });
+  else if (arg === 'peer:floor') targets.push({ name: 'floor', peer: true, floor: true });
   else if (arg.includes('=')) {
     const [location, ...settings] = arg.slice(arg.indexOf('=') + 1).split(',');
     const env = {};
@@ -53,10 +55,10 @@ for (let i = 0; i < args.length; i++) {
     targets.push({ name: arg.slice(0, arg.indexOf('=')), dir: path.resolve(location), env });
   } else fail(`unknown argument "${arg}"; see the usage at the top of bench/compare.mjs`);
 }
-if (targets.length === 0) fail('name at least one target: NAME=DIR (a microtune checkout with dist/ built) or peer:fastify-undici');
+if (targets.length === 0) fail('name at least one target: NAME=DIR (a microtune checkout with dist/ built), peer:fastify-undici or peer:floor');
 if (!existsSync(path.join(SHARED, 'mock-upstream.mjs'))) fail(`no mock upstream at ${SHARED}/mock-upstream.mjs; set MICROTUNE_SHARED_BENCH`);
 for (const target of targets) {
-  if (target.peer && !existsSync(path.join(SCRATCH, 'node_modules', 'fastify', 'package.json'))) fail(`no harness npm packages in ${SCRATCH}; run bench/run.sh once first`);
+  if (target.peer && !target.floor && !existsSync(path.join(SCRATCH, 'node_modules', 'fastify', 'package.json'))) fail(`no harness npm packages in ${SCRATCH}; run bench/run.sh once first`);
   if (target.dir && !existsSync(path.join(target.dir, 'dist', 'main.js'))) fail(`${target.dir}/dist/main.js not found; run npm run build there`);
 }
 for (const phase of options.phases) if (!['ns', 'stream', 'paced'].includes(phase)) fail(`unknown phase "${phase}"; use ns, stream or paced`);
@@ -138,7 +140,13 @@ async function startTargets() {
   for (const [index, target] of targets.entries()) {
     target.port = FIRST_PORT + index;
     const env = { CPU: '1', HOST: '127.0.0.1', PORT: String(target.port) };
-    if (target.peer) {
+    if (target.floor) {
+      target.child = start(process.execPath, [path.join(REPO, 'bench', 'floor-proxy.mjs')], {
+        ...env,
+        UPSTREAM_URL: `http://127.0.0.1:${MOCK_PORT}`,
+        SYSTEM_PROMPT_FILE: path.join(SHARED, 'fixtures', 'system-prompt.zh.txt'),
+      });
+    } else if (target.peer) {
       target.child = start(process.execPath, [path.join(SCRATCH, 'peers', 'fastify-undici.mjs')], { ...env, UPSTREAM_URL: `http://127.0.0.1:${MOCK_PORT}` });
     } else {
       target.child = start(process.execPath, [path.join(target.dir, 'dist', 'main.js')], {
