@@ -6,6 +6,7 @@ import { MemoryRecapStore, type RecapStore } from '../conversation/recap.js';
 import { Metrics } from '../metrics/metrics.js';
 import { RenderCache, type RenderedPack, type RenderOverrides } from '../packs/render-cache.js';
 import { UpstreamClient } from './upstream-client.js';
+import { ProxyError } from '../errors/proxy-error.js';
 
 /**
  * The loaded config, packs and upstream pools that requests read. A request
@@ -112,10 +113,18 @@ export class ProxyState {
     return snapshot.packSet.failures.get(packName);
   }
 
-  /** Aborts every chat request still in flight; their streams end with an error event. */
+  /**
+   * Aborts every chat request still in flight with a 503 `shutting_down` error. A request
+   * that has no response yet gets it as its response, and an open stream as its error event.
+   */
   abortInFlight(reason: string): number {
     const count = this.inFlight.size;
-    for (const controller of this.inFlight) controller.abort(new Error(reason));
+    const error = new ProxyError(`The proxy stopped the request: ${reason}. Retry it; another instance or the restarted one will respond.`, {
+      status: 503,
+      type: 'server_error',
+      code: 'shutting_down',
+    });
+    for (const controller of this.inFlight) controller.abort(error);
     return count;
   }
 

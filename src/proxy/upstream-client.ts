@@ -153,15 +153,33 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    // 1xx answers (100 Continue, 103 Early Hints) come before the real one.
+    // 1xx responses (100 Continue, 103 Early Hints) come before the final one.
     if (statusCode < 200) return;
-    const body = new UpstreamBody((reason) => controller.abort(reason instanceof Error ? reason : new Error(String(reason))));
-    body.setResume(() => controller.resume());
-    this.body = body;
     const decoder = createDecoder(headers['content-encoding']);
-    if (decoder !== undefined) {
+    const body = new UpstreamBody((reason) => {
+      // The response may have ended already, so the decoder is stopped here too. Otherwise a
+      // small compressed body would go on decoding into a body that no consumer reads.
+      decoder?.destroy();
+      controller.abort(reason instanceof Error ? reason : new Error(String(reason)));
+    });
+    this.body = body;
+    if (decoder === undefined) {
+      body.setResume(() => controller.resume());
+    } else {
       this.decoder = decoder;
-      decoder.on('data', (chunk: Buffer) => body.push(chunk));
+      // Back-pressure has two stages: a paused body pauses the decoder, whose full buffers
+      // then stop decompression (zlib waits for reads) and, through write(), the socket.
+      body.setResume(() => {
+        decoder.resume();
+        controller.resume();
+      });
+      decoder.on('data', (chunk: Buffer) => {
+        body.push(chunk);
+        if (body.isPaused) decoder.pause();
+      });
+      decoder.on('drain', () => {
+        if (!body.isPaused) controller.resume();
+      });
       decoder.on('end', () => body.finish());
       decoder.on('error', (error) => {
         body.fail(error);
@@ -174,9 +192,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const body = this.body;
     if (body === undefined) return;
-    if (this.decoder !== undefined) this.decoder.write(chunk);
-    else body.push(chunk);
-    if (body.isPaused) controller.pause();
+    if (this.decoder === undefined) {
+      body.push(chunk);
+      if (body.isPaused) controller.pause();
+    } else if (!this.decoder.write(chunk) || body.isPaused) {
+      controller.pause();
+    }
   }
 
   onResponseEnd(): void {
@@ -193,7 +214,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 }
 
-/** The error an aborted signal stands for: its reason, or a generic abort error. */
+/** Returns the error of an aborted signal: its reason, or a generic abort error. */
 function abortError(signal: AbortLike): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException('The request was aborted.', 'AbortError');

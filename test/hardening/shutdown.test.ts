@@ -96,6 +96,23 @@ describe('in-process shutdown', () => {
     expect(response.endedBy, 'the body ended cleanly').toBe('end');
   });
 
+  it('answers 503 to a request still waiting for the upstream', async () => {
+    const { proxy } = await setUp((_request, response) => {
+      const timer = setTimeout(() => jsonAnswer(completion('太晚了'))(_request, response), 5000);
+      response.on('close', () => clearTimeout(timer));
+    });
+    const pending = rawPost(`${proxy.baseUrl}/chat/completions`, chatBody('hero'), { timeoutMs: 10_000 });
+    await sleep(100);
+    await shutdown({ app: proxy.app, state: proxy.state, graceMs: 200 });
+    const response = await pending;
+
+    expect(response.status).toBe(503);
+    const body = parseJson(response.text, 'response body') as { error: { code: string; type: string } };
+    expectOpenAIError(body, 'response body');
+    expect(body.error.code).toBe('shutting_down');
+    expect(proxy.logs.some((line) => line.msg === 'chat request failed' && line.status === 503)).toBe(true);
+  });
+
   it('resolves at once with nothing in flight', async () => {
     const { proxy } = await setUp(slowStream(1, 1));
     expect((await rawPost(`${proxy.baseUrl}/chat/completions`, chatBody('hero'))).status).toBe(200);
