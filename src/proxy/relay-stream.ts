@@ -8,6 +8,12 @@ import type { UpstreamClient } from './upstream-client.js';
 
 const MAX_NON_SSE_BODY_BYTES = 1024 * 1024;
 
+/**
+ * How long an upstream may keep its response open after `[DONE]`. The client's response ends
+ * at `[DONE]` at once, and the upstream request is aborted after this delay.
+ */
+const AFTER_DONE_GRACE_MS = 1000;
+
 function isEventStream(contentType: string | string[] | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
   return value !== undefined && value.toLowerCase().includes('text/event-stream');
@@ -68,7 +74,7 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
 
   let lastWriteAt = performance.now();
   const write = (text: string): void => {
-    if (text === '' || response.destroyed) return;
+    if (text === '' || response.destroyed || response.writableEnded) return;
     lastWriteAt = performance.now();
     // A full socket buffer pauses the upstream until the client has read it.
     if (!response.write(text)) upstream.body.pause();
@@ -86,12 +92,21 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
   // transform together in a microtask, so the client gets one write per read, not one per event.
   let pending: Buffer[] = [];
   let flushQueued = false;
+  // Set while the relay waits for the upstream body. It is called at [DONE] too, so the client's
+  // response ends even when the upstream keeps its own response open.
+  let settle: ((error?: unknown) => void) | undefined;
+  let lingering: NodeJS.Timeout | undefined;
   const flush = (): void => {
     flushQueued = false;
     if (pending.length === 0) return;
     const chunks = pending;
     pending = [];
     write(transform.push(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    if (transform.sawDone && settle !== undefined) {
+      settle();
+      lingering = setTimeout(() => upstream.body.destroy(new Error('upstream kept its response open after [DONE]')), AFTER_DONE_GRACE_MS);
+      lingering.unref();
+    }
   };
 
   try {
@@ -101,6 +116,12 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
         upstream.body.destroy(new Error('client disconnected'));
       };
       response.once('close', onClose);
+      settle = (error?: unknown) => {
+        settle = undefined;
+        response.off('close', onClose);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
       upstream.body.read({
         data(chunk) {
           pending.push(chunk);
@@ -110,14 +131,19 @@ export async function relayStream(context: RelayContext, client: UpstreamClient)
           }
         },
         end() {
-          response.off('close', onClose);
+          clearTimeout(lingering);
+          // Taken first, so that a [DONE] in the last chunks does not start the lingering timer.
+          const finish = settle;
+          settle = undefined;
           flush();
-          resolve();
+          finish?.();
         },
         error(error) {
-          response.off('close', onClose);
+          clearTimeout(lingering);
+          const finish = settle;
+          settle = undefined;
           flush();
-          reject(error);
+          finish?.(error);
         },
       });
     });

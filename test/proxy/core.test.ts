@@ -393,3 +393,46 @@ describe('corrupt compressed upstream answers', () => {
     expect(body.error.type).toBe('upstream_error');
   });
 });
+
+describe('an upstream that keeps its stream open after [DONE]', () => {
+  it('ends the client response at [DONE]', async () => {
+    upstream = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(sseChunk({ role: 'assistant', content: '说完了' }));
+      response.write(sseChunk({}, { finishReason: 'stop' }));
+      response.write('data: [DONE]\n\n');
+      // The response is never ended; the proxy has to stop waiting for it.
+      const timer = setTimeout(() => response.end(), 10_000);
+      response.on('close', () => clearTimeout(timer));
+    });
+    proxy = await startProxy({
+      config: { upstreams: { default: { baseUrl: upstream.baseUrl } }, aliases: { open: { model: 'm' } } },
+    });
+
+    const startedAt = performance.now();
+    const response = await fetch(`${proxy.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'open', stream: true, messages: [{ role: 'user', content: '你好' }] }),
+    });
+    const text = await response.text();
+    const tookMs = performance.now() - startedAt;
+
+    expect(text).toContain('说完了');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    // The upstream holds its response for 10 s; the client got the end long before.
+    expect(tookMs).toBeLessThan(5000);
+    const closed = await waitForValue(() => upstream!.openSockets() === 0, 5000);
+    expect(closed, 'the upstream connection was closed after the grace period').toBe(true);
+    expect(proxy.logs.some((line) => line.msg === 'chat request completed' && line.outcome === 'done')).toBe(true);
+  });
+});
+
+async function waitForValue(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
