@@ -2,11 +2,11 @@
  * The body of an upstream response, fed by undici's dispatch callbacks.
  *
  * undici's own `request()` wraps every body in a Readable stream. A proxy that reads each
- * chunk once and passes it on pays for that stream's buffering and events on every chunk,
- * so the body here is a plain push source: undici calls `push()` with each chunk, and the
- * one consumer set with `read()` gets the chunks in the same tick. Chunks that arrive before
- * `read()` wait in a queue. `pause()` and `resume()` reach undici, which then stops and
- * restarts reading the socket.
+ * chunk once and passes it on pays for that stream's buffering and events on every chunk.
+ * The body here is a plain push source instead. The dispatch handler calls `push()` with each
+ * chunk, and the one consumer set with `read()` gets it in the same tick. Chunks that arrive
+ * before `read()` wait in a queue. `pause()` and `resume()` reach undici (and a decoder, for
+ * a compressed body), which then stop and restart reading the socket.
  */
 
 export interface BodyConsumer {
