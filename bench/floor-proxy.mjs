@@ -10,7 +10,7 @@
 // - the JSON body is taken as bytes (no JSON.parse), and the pre-encoded system message is
 //   spliced in after `"messages":[`;
 // - the upstream call is undici's Agent#dispatch with a handler (no Readable body);
-// - a non-stream answer is sent with one res.end(); stream chunks from one socket read are
+// - a non-stream response is sent with one res.end(); stream chunks from one socket read are
 //   written together on the next tick, so the client gets one write per read.
 // It listens on HOST (default 127.0.0.1) and stops on SIGINT or SIGTERM.
 import { Buffer } from 'node:buffer';

@@ -54,7 +54,10 @@ function compare(phase, field) {
 }
 
 const digits = (value, places = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: places, minimumFractionDigits: places }) : '–');
-const verdict = (met) => (met === null ? '–' : met ? 'met' : 'missed');
+function verdict(met) {
+  if (met === null) return '–';
+  return met ? 'met' : 'missed';
+}
 
 const rows = [];
 function row(label, required, figures, unit, places, met) {

@@ -46,7 +46,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
     reply.header('connection', 'close');
     done(
-      new ProxyError('The proxy is shutting down. Retry the request; another instance or the restarted one will answer.', {
+      new ProxyError('The proxy is shutting down. Retry the request; another instance or the restarted one will respond.', {
         status: 503,
         type: 'server_error',
         code: 'shutting_down',

@@ -10,8 +10,8 @@ interface Usage {
 }
 
 /**
- * Where a request's record is kept: a property on the request object. A WeakMap did the same
- * job, but its table grew to about 512 KB under load.
+ * Key of the property that keeps a request's record on the request object. A WeakMap did the
+ * same job, but its table grew to about 512 KB under load.
  */
 const RECORD = Symbol('microtune.requestRecord');
 

@@ -93,6 +93,9 @@ export class UpstreamBody {
   }
 }
 
+/** Upstream JSON bodies larger than this are rejected instead of buffered. */
+export const MAX_UPSTREAM_JSON_BYTES = 64 * 1024 * 1024;
+
 export class BodyTooLargeError extends Error {
   constructor(limit: number) {
     super(`the body is larger than ${limit} bytes`);
@@ -101,7 +104,7 @@ export class BodyTooLargeError extends Error {
 }
 
 /** Reads a whole body as UTF-8, failing once it passes `limit` bytes (the rest is discarded). */
-export function readBodyText(body: UpstreamBody, limit: number): Promise<string> {
+export function readBodyText(body: UpstreamBody, limit = MAX_UPSTREAM_JSON_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

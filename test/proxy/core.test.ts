@@ -420,7 +420,7 @@ describe('an upstream that keeps its stream open after [DONE]', () => {
 
     expect(text).toContain('说完了');
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    // The upstream holds its response for 10 s; the client got the end long before.
+    // The upstream keeps its response open for 10 s, and the client got the end long before.
     expect(tookMs).toBeLessThan(5000);
     const closed = await waitForValue(() => upstream!.openSockets() === 0, 5000);
     expect(closed, 'the upstream connection was closed after the grace period').toBe(true);
